@@ -1,0 +1,214 @@
+"""The `kerasnlp-seq` command line: parse, make one library call, print.
+
+Every command maps to a function in `kerasnlp_seq.runs` (or another library
+module) that a script can call directly. TensorFlow is imported only by the
+commands that need it, so `kerasnlp-seq --help` and `kerasnlp-seq tasks`
+answer at once. Library errors (bad data, bad options, bad run directories)
+become one-line messages with exit code 1; bad arguments exit with 2.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+
+import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _library_errors(fn):
+    """Turn the toolkit's user-facing errors into one-line Click errors."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from kerasnlp_seq.errors import KerasNLPSeqError
+
+        try:
+            return fn(*args, **kwargs)
+        except KerasNLPSeqError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+def _config_options(config_cls):
+    """Click options for the fields of a config dataclass."""
+    from kerasnlp_seq.config import field_type
+
+    options = []
+    for f in dataclasses.fields(config_cls):
+        flag = "--" + f.name.replace("_", "-")
+        tp = field_type(config_cls, f)
+        help_text = f.metadata.get("help", "")
+        choices = f.metadata.get("choices")
+        if tp is bool:
+            decl = [f"{flag}/--no-{flag[2:]}"]
+            options.append(click.Option(decl, default=f.default,
+                                        show_default=True, help=help_text))
+            continue
+        if choices:
+            ptype = click.Choice([c for c in choices if c is not None])
+        else:
+            ptype = {int: int, float: float}.get(tp, str)
+        options.append(click.Option([flag, f.name], type=ptype,
+                                    default=f.default, show_default=True,
+                                    help=help_text))
+    return options
+
+
+def _overrides(ctx, config_cls):
+    """The config fields the user set on the command line."""
+    from click.core import ParameterSource
+
+    return {f.name: ctx.params[f.name] for f in dataclasses.fields(config_cls)
+            if ctx.get_parameter_source(f.name) == ParameterSource.COMMANDLINE}
+
+
+class TrainGroup(click.Group):
+    """`train TASK`: one subcommand per registered task, built on demand."""
+
+    def list_commands(self, ctx):
+        from kerasnlp_seq.registry import task_names
+
+        return task_names()
+
+    def get_command(self, ctx, name):
+        from kerasnlp_seq.config import TrainConfig
+        from kerasnlp_seq.registry import get_task_class
+        from kerasnlp_seq.errors import ConfigError
+
+        try:
+            task_cls = get_task_class(name)
+        except ConfigError:
+            return None
+
+        @_library_errors
+        def run(**params):
+            from kerasnlp_seq import runs
+
+            ctx = click.get_current_context()
+            overrides = {**_overrides(ctx, task_cls.Config),
+                         **_overrides(ctx, TrainConfig)}
+            task_config, train_config = runs.resolve_config(
+                name, params["config"], overrides)
+            run_dir, metrics = runs.train(
+                name, data=params["data"], valid=params["valid"],
+                output=params["output"], task_config=task_config,
+                train_config=train_config, overwrite=params["overwrite"],
+                resume=params["resume"],
+                verbose=2 if params["quiet"] else "auto",
+                echo=lambda m: click.echo(m, err=True))
+            click.echo(f"Run directory: {run_dir}")
+            click.echo(_format_metrics(metrics))
+
+        params = [
+            click.Option(["--data"], help="Training data: a file, a folder, "
+                         "or tfds:NAME[?split=S]. Default: bundled sample."),
+            click.Option(["--valid"], help="Validation data (default: a "
+                         "held-back fraction of --data)."),
+            click.Option(["--output", "-o"], help="Run directory "
+                         f"(default: runs/{name})."),
+            click.Option(["--config"], type=click.Path(dir_okay=False),
+                         help="JSON config (e.g. a run's config.json); "
+                         "command-line options override it."),
+            click.Option(["--overwrite"], is_flag=True,
+                         help="Replace an existing run directory."),
+            click.Option(["--resume"], is_flag=True,
+                         help="Continue an interrupted run in --output."),
+            click.Option(["--quiet", "-q"], is_flag=True,
+                         help="One line per epoch instead of a progress bar."),
+        ] + _config_options(TrainConfig) + _config_options(task_cls.Config)
+        return click.Command(name, callback=run, params=params,
+                             help=task_cls.summary,
+                             short_help=task_cls.summary)
+
+
+def _format_metrics(metrics):
+    return "\n".join(f"{k:>24}  {v:.4f}" if isinstance(v, float)
+                     else f"{k:>24}  {v}" for k, v in sorted(metrics.items()))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kerasnlp-seq")
+def main():
+    """kerasnlp-seq: applied NLP with recurrent networks (Keras 3)."""
+
+
+@main.command("tasks")
+def tasks_command():
+    """List the tasks and their options."""
+    from kerasnlp_seq.registry import get_task_class, task_names
+
+    for name in task_names():
+        cls = get_task_class(name)
+        click.echo(f"{name}: {cls.summary}")
+        for f in dataclasses.fields(cls.Config):
+            flag = "--" + f.name.replace("_", "-")
+            click.echo(f"    {flag:<24} {f.metadata.get('help', '')} "
+                       f"[default: {f.default}]")
+
+
+main.add_command(TrainGroup("train", help="Train a task: `train TASK`."))
+
+
+@main.command("evaluate")
+@click.argument("run_dir", type=click.Path())
+@click.option("--data", required=True, help="Data to score (file, folder, "
+              "or tfds:NAME[?split=S]).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_library_errors
+def evaluate_command(run_dir, data, as_json):
+    """Score a finished run on labelled data."""
+    from kerasnlp_seq import runs
+
+    metrics = runs.evaluate(run_dir, data)
+    click.echo(json.dumps(metrics, indent=2, sort_keys=True) if as_json
+               else _format_metrics(metrics))
+
+
+@main.command("predict")
+@click.argument("run_dir", type=click.Path())
+@click.argument("inputs", nargs=-1)
+@click.option("--file", "input_file", type=click.File("r", encoding="utf-8"),
+              help="Read inputs from a file, one per line.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+              default="text", show_default=True)
+@_library_errors
+def predict_command(run_dir, inputs, input_file, fmt):
+    """Predict for INPUTS (or --file, or standard input, one per line)."""
+    from kerasnlp_seq import runs
+
+    if input_file is not None:
+        inputs = [line.rstrip("\n") for line in input_file]
+    elif not inputs:
+        inputs = [line.rstrip("\n") for line in sys.stdin]
+    inputs = [i for i in inputs if i.strip()]
+    if not inputs:
+        raise click.UsageError("no input: give texts, --file, or stdin.")
+    task, answers = runs.predict(run_dir, inputs)
+    if fmt == "json":
+        click.echo(json.dumps([{"input": i, **a} for i, a in
+                               zip(inputs, answers)], indent=2,
+                              ensure_ascii=False))
+    else:
+        for raw, answer in zip(inputs, answers):
+            click.echo(task.format_prediction(raw, answer))
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path())
+@click.option("--output", "-o", required=True, help="SavedModel directory.")
+@click.option("--overwrite", is_flag=True, help="Replace --output.")
+@_library_errors
+def export_command(run_dir, output, overwrite):
+    """Export a run as a TensorFlow SavedModel (raw input, readable output)."""
+    from kerasnlp_seq import runs
+
+    path = runs.export(run_dir, output, overwrite=overwrite)
+    click.echo(f"SavedModel written to {path} (signature: serving_default)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Text classification parts shared by many-to-one tasks (sentiment, spam).
+
+- `LabelSet`: the label names, in model output order, saved beside the model.
+- `build_text_classifier`: ids -> Embedding(mask_zero) -> recurrent stack
+  from the shared builder -> masked pooling -> softmax.
+- `classification_metrics`: accuracy, macro precision / recall / F1, per
+  class F1, cross-entropy.
+- `export_text_classifier`: a SavedModel from raw strings to label strings
+  and class probabilities, with the vocabulary lookup inside the graph.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from kerasnlp_seq.errors import DataError
+
+POOLINGS = ("last", "max", "mean", "max_mean")
+
+
+class LabelSet:
+    """The class names of a classifier, in the order of its outputs.
+
+    Args:
+        names: list of str. Class names; index = output unit.
+    """
+
+    def __init__(self, names):
+        self.names = [str(n) for n in names]
+        self.index = {n: i for i, n in enumerate(self.names)}
+
+    def __len__(self):
+        return len(self.names)
+
+    @classmethod
+    def from_labels(cls, labels, names=None, source="training data"):
+        """The sorted distinct labels (numerically if all are integers).
+
+        Args:
+            labels: iterable of str.
+            names: list of str or None. A fixed order (e.g. TFDS ClassLabel
+                names), checked to cover every label.
+            source: str. Where the labels came from, for messages.
+        """
+        seen = sorted(set(labels))
+        if names is None:
+            if all(s.lstrip("-").isdigit() for s in seen):
+                seen.sort(key=int)
+            names = seen
+        if len(seen) < 2:
+            raise DataError(
+                f"only one class {seen}; a classifier needs examples of at "
+                "least two classes.", source)
+        return cls(names)
+
+    def encode(self, labels, source="data", lines=None):
+        """Label strings -> int ids; a `DataError` names an unknown label."""
+        ids = []
+        for k, label in enumerate(labels):
+            if label not in self.index:
+                line = lines[k] if lines else None
+                raise DataError(
+                    f"label {label!r} was not seen in training. Known labels: "
+                    f"{self.names}.", source, line)
+            ids.append(self.index[label])
+        return np.asarray(ids, dtype="int32")
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.names, f, indent=1)
+
+    @classmethod
+    def load(cls, path):
+        if not os.path.exists(path):
+            raise DataError("label file not found.", path)
+        with open(path, encoding="utf-8") as f:
+            return cls(json.load(f))
+
+
+def build_text_classifier(vocab_size, num_classes, embedding_dim=128,
+                          cell="gru", units=64, num_layers=1,
+                          bidirectional=True, merge_mode="concat",
+                          pooling="max_mean", dropout=0.3,
+                          recurrent_dropout=0.0, residual=False,
+                          embedding_dropout=0.0, name="text_classifier"):
+    """A many-to-one recurrent classifier over token ids.
+
+    Args:
+        vocab_size: int. Embedding input size (padding 0 and OOV included).
+        num_classes: int. Number of output classes (softmax).
+        embedding_dim: int. Embedding width.
+        cell, units, num_layers, bidirectional, merge_mode, dropout,
+            recurrent_dropout, residual: as in `build_recurrent`.
+        pooling: str. `"last"` (final state), `"max"`, `"mean"` or
+            `"max_mean"` over the masked outputs of the last layer.
+        embedding_dropout: float. `SpatialDropout1D` rate on embeddings.
+        name: str. Model name.
+
+    Example:
+
+    >>> model = build_text_classifier(1000, 2, embedding_dim=16, units=8)
+    >>> model.output_shape
+    (None, 2)
+    """
+    import keras
+
+    from kerasnlp_seq.builder import build_recurrent
+    from kerasnlp_seq.layers import MaskedGlobalPooling
+
+    if pooling not in POOLINGS:
+        raise ValueError(
+            "Unknown `pooling` for `build_text_classifier()`. Expected one of "
+            f"{list(POOLINGS)}. Received: pooling={pooling!r}")
+    inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
+                               name="embedding")(inputs)
+    if embedding_dropout:
+        x = keras.layers.SpatialDropout1D(embedding_dropout)(x)
+    x = build_recurrent(
+        cell=cell, units=units, num_layers=num_layers,
+        bidirectional=bidirectional, merge_mode=merge_mode,
+        return_sequences=pooling != "last", dropout=dropout,
+        recurrent_dropout=recurrent_dropout, residual=residual,
+        name="encoder")(x)
+    if pooling != "last":
+        x = MaskedGlobalPooling(pooling, name="pooling")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="output_dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax",
+                                 dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def classification_metrics(y_true, probs, label_names):
+    """Flat metrics of class probabilities against integer labels.
+
+    Returns:
+        dict: `accuracy`, `precision`, `recall`, `f1` (macro averages over
+        classes), `loss` (mean cross-entropy), `f1_<label>` per class, and
+        `support` (number of examples).
+    """
+    y_true = np.asarray(y_true)
+    probs = np.asarray(probs, dtype="float64")
+    pred = probs.argmax(axis=-1)
+    out = {"accuracy": float((pred == y_true).mean()),
+           "support": int(len(y_true))}
+    eps = 1e-12
+    out["loss"] = float(-np.log(
+        np.clip(probs[np.arange(len(y_true)), y_true], eps, 1.0)).mean())
+    precisions, recalls, f1s = [], [], []
+    for k, name in enumerate(label_names):
+        tp = int(((pred == k) & (y_true == k)).sum())
+        fp = int(((pred == k) & (y_true != k)).sum())
+        fn = int(((pred != k) & (y_true == k)).sum())
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        precisions.append(p)
+        recalls.append(r)
+        f1s.append(f)
+        out[f"f1_{name}"] = f
+    out["precision"] = float(np.mean(precisions))
+    out["recall"] = float(np.mean(recalls))
+    out["f1"] = float(np.mean(f1s))
+    return out
+
+
+def export_text_classifier(model, encode, resources, label_names, path,
+                           extra_outputs=None):
+    """Write a SavedModel: raw strings in, label strings and probabilities out.
+
+    Args:
+        model: the trained `keras.Model` over token ids.
+        encode: callable. String tensor (batch,) -> model inputs (graph ops).
+        resources: list of TF trackables the encoder uses (lookup tables).
+        label_names: list of str. Class names in output order.
+        path: str. The SavedModel directory to write.
+        extra_outputs: callable or None. `(probs) -> dict` of more outputs.
+
+    The `serving_default` signature takes `text` (a string vector) and
+    returns `label` (string vector) and `probabilities` (float32,
+    batch x classes), plus whatever `extra_outputs` adds.
+    """
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for resource in resources:
+        archive.track(resource)
+    names = tf.constant(label_names)
+
+    def serve(text):
+        probs = model(encode(text), training=False)
+        outputs = {"label": tf.gather(names, tf.argmax(probs, axis=-1)),
+                   "probabilities": probs}
+        if extra_outputs is not None:
+            outputs.update(extra_outputs(probs))
+        return outputs
+
+    archive.add_endpoint(
+        "serving_default", serve,
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    archive.write_out(path, verbose=False)

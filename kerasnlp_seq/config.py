@@ -1,0 +1,161 @@
+"""Flat, frozen configuration dataclasses and their JSON round trip.
+
+A task's options are one flat frozen dataclass whose defaults work. The same
+dataclass is written into every run directory as JSON, read back by
+`evaluate` / `predict` / `export`, and turned into command-line options by
+the CLI. `TrainConfig` holds what every task shares: epochs, batch size,
+optimizer, learning rate, gradient clipping, early stopping, seed.
+
+This module imports nothing heavy, so the CLI can build its options from it
+without importing TensorFlow.
+"""
+
+import dataclasses
+import json
+import typing
+
+from kerasnlp_seq.errors import ConfigError
+
+
+def choice(default, choices, help=""):
+    """A dataclass field restricted to a set of strings.
+
+    Args:
+        default: str. The default value.
+        choices: sequence of str. The allowed values.
+        help: str. One line for `--help`.
+    """
+    return dataclasses.field(
+        default=default, metadata={"choices": tuple(choices), "help": help})
+
+
+def option(default, help=""):
+    """A dataclass field with a help line for the CLI.
+
+    Args:
+        default: The default value (int, float, str, bool or None).
+        help: str. One line for `--help`.
+    """
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+def validate_choices(config):
+    """Check every `choice()` field of `config`; raise `ConfigError` if off."""
+    for f in dataclasses.fields(config):
+        choices = f.metadata.get("choices")
+        value = getattr(config, f.name)
+        if choices and value not in choices:
+            raise ConfigError(
+                f"Unknown `{f.name}` for {type(config).__name__}. Expected one "
+                f"of {sorted(choices)}. Received: {f.name}={value!r}")
+
+
+def check_range(config, name, low=None, high=None, inclusive_high=True):
+    """Raise `ConfigError` unless `low <= config.name (<=|<) high`."""
+    value = getattr(config, name)
+    if value is None:
+        return
+    too_low = low is not None and value < low
+    too_high = high is not None and (
+        value > high if inclusive_high else value >= high)
+    if too_low or too_high:
+        bounds = f"[{low}, {high}{']' if inclusive_high else ')'}"
+        raise ConfigError(
+            f"`{name}` of {type(config).__name__} must be in {bounds}. "
+            f"Received: {name}={value!r}")
+
+
+def field_type(cls, f):
+    """The plain Python type of a dataclass field (Optional unwrapped)."""
+    hints = typing.get_type_hints(cls)
+    tp = hints.get(f.name, str)
+    if typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        tp = args[0] if args else str
+    return tp
+
+
+def to_dict(config):
+    """A JSON-ready dict of a config dataclass."""
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls, values, source="config"):
+    """Build `cls` from a dict, rejecting unknown keys and wrong types.
+
+    Args:
+        cls: a dataclass type.
+        values: dict. Field names to values; missing ones take defaults.
+        source: str. Where the values came from, for error messages.
+    """
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown option(s) {unknown} for {cls.__name__}. "
+            f"Expected some of {sorted(names)}.")
+    coerced = {}
+    for key, value in values.items():
+        tp = field_type(cls, names[key])
+        if value is not None and tp is float and isinstance(value, int):
+            value = float(value)
+        if value is not None and tp in (int, float, str, bool):
+            ok = isinstance(value, tp) and not (
+                tp is int and isinstance(value, bool))
+            if not ok:
+                raise ConfigError(
+                    f"{source}: `{key}` must be of type {tp.__name__}. "
+                    f"Received: {key}={value!r}")
+        coerced[key] = value
+    return cls(**coerced)
+
+
+def save_json(data, path):
+    """Write `data` as indented JSON, atomically (temp file then rename)."""
+    import os
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def load_json(path):
+    """Read a JSON file, turning a parse error into a one-line `ConfigError`."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found.") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}:{e.lineno}: invalid JSON ({e.msg}).") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Options every task shares: how to fit, not what to fit."""
+
+    epochs: int = option(10, "Maximum number of epochs.")
+    batch_size: int = option(32, "Examples per batch (global batch size).")
+    optimizer: str = choice("adam", ["adam", "adamw", "rmsprop", "sgd"],
+                            "Optimizer.")
+    learning_rate: float = option(1e-3, "Learning rate.")
+    clipnorm: typing.Optional[float] = option(
+        None, "Clip each gradient to this norm.")
+    clipvalue: typing.Optional[float] = option(
+        None, "Clip each gradient value to [-v, v].")
+    patience: int = option(
+        2, "Early stopping: epochs without improvement before stopping.")
+    valid_fraction: float = option(
+        0.1, "Held-back validation fraction when no --valid is given.")
+    seed: int = option(1337, "Random seed (data split, init, shuffling).")
+
+    def __post_init__(self):
+        validate_choices(self)
+        check_range(self, "epochs", 1)
+        check_range(self, "batch_size", 1)
+        check_range(self, "learning_rate", 0.0)
+        check_range(self, "clipnorm", 0.0)
+        check_range(self, "clipvalue", 0.0)
+        check_range(self, "patience", 0)
+        check_range(self, "valid_fraction", 0.0, 1.0, inclusive_high=False)

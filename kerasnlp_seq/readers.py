@@ -1,0 +1,243 @@
+"""Readers for tabular text files and one-folder-per-class corpora.
+
+Formats: CSV, TSV, JSONL (one JSON object per line) and headerless
+delimited files, each optionally gzip-compressed (by the `.gz` suffix). The
+format comes from the file name unless given. Columns are chosen by name, or
+by 0-based index for files without a header (`"0"`, `"1"`, ...).
+
+Every problem is a `DataError` naming the file and, where there is one, the
+line: a missing or empty file, a missing column, a row with the wrong number
+of fields, bytes that are not UTF-8, an empty text.
+"""
+
+import csv
+import gzip
+import json
+import os
+
+from kerasnlp_seq.errors import DataError
+
+FORMATS = ("csv", "tsv", "jsonl")
+_DELIMITERS = {"csv": ",", "tsv": "\t"}
+
+
+def open_lines(path):
+    """Yield `(line_number, text)` of a UTF-8 file (gzip ok), strictly decoded.
+
+    Args:
+        path: str. The file. A `.gz` suffix means gzip.
+    """
+    path = str(path)
+    if not os.path.exists(path):
+        raise DataError("file not found.", path)
+    if os.path.isdir(path):
+        raise DataError("expected a file, found a directory.", path)
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(
+                        f"bytes that are not UTF-8 at column {e.start + 1} "
+                        f"({raw[e.start:e.start + 4]!r}); re-encode the file "
+                        "as UTF-8.", path, lineno) from None
+                if lineno == 1 and text.startswith("\ufeff"):
+                    text = text[1:]
+                yield lineno, text
+    except (OSError, EOFError) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"cannot read file ({e}).", path) from None
+
+
+def detect_format(path):
+    """`csv`, `tsv` or `jsonl` from the file name (`.gz` ignored)."""
+    name = str(path).lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    ext = os.path.splitext(name)[1].lstrip(".")
+    if ext in ("jsonl", "ndjson", "json"):
+        return "jsonl"
+    if ext in ("tsv", "tab", "txt", ""):
+        return "tsv"
+    if ext == "csv":
+        return "csv"
+    raise DataError(
+        f"cannot tell the format from the extension {ext!r}. Expected one of "
+        f"{list(FORMATS)} (pass the format explicitly).", path)
+
+
+def _column_index(name, header, path):
+    if header is None:
+        try:
+            return int(name)
+        except ValueError:
+            raise DataError(
+                f"column {name!r} given by name, but the file has no header; "
+                "give a 0-based index instead.", path) from None
+    if name in header:
+        return header.index(name)
+    if name.isdigit() and int(name) < len(header):
+        return int(name)
+    raise DataError(
+        f"no column {name!r}. Columns found: {header}.", path, 1)
+
+
+def read_table(path, columns, format=None, header=True, required=None,
+               limit=None):
+    """Read selected columns of a CSV / TSV / JSONL file into a list of dicts.
+
+    Args:
+        path: str. The file (gzip ok).
+        columns: dict. Output key -> column name (or 0-based index as str).
+        format: str or None. `csv`, `tsv` or `jsonl`; None: from the name.
+        header: bool. Whether a CSV/TSV file starts with a header row.
+        required: iterable of output keys that must not be empty (after
+            stripping white space); defaults to all of them.
+        limit: int or None. Read at most this many records.
+
+    Returns:
+        A list of dicts with the keys of `columns`, values as str, plus
+        `"_line"` (the 1-based line number, for messages downstream).
+
+    Example:
+
+    >>> rows = read_table("reviews.csv", {"text": "review", "label": "sentiment"})
+    """
+    path = str(path)
+    format = format or detect_format(path)
+    if format not in FORMATS:
+        raise DataError(
+            f"unknown format. Expected one of {list(FORMATS)}. "
+            f"Received: format={format!r}", path)
+    required = set(columns if required is None else required)
+    reader = _read_jsonl if format == "jsonl" else _read_delimited
+    records = []
+    for record in reader(path, columns, format, header):
+        for key in required:
+            if not record[key].strip():
+                raise DataError(
+                    f"empty {key} (column {columns[key]!r}).",
+                    path, record["_line"])
+        records.append(record)
+        if limit is not None and len(records) >= limit:
+            break
+    if not records:
+        raise DataError("no records found; the file is empty.", path)
+    return records
+
+
+def _read_delimited(path, columns, format, header):
+    quoting = csv.QUOTE_MINIMAL if format == "csv" else csv.QUOTE_NONE
+    rows = csv.reader((text for _, text in open_lines(path)),
+                      delimiter=_DELIMITERS[format], quoting=quoting,
+                      strict=True)
+    indices = None
+    width = None
+    previous = 0
+    try:
+        for row in rows:
+            lineno, previous = previous + 1, rows.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if indices is None:
+                width = len(row)
+                if header:
+                    names = [c.strip() for c in row]
+                    indices = {k: _column_index(v, names, path)
+                               for k, v in columns.items()}
+                    continue
+                indices = {k: _column_index(v, None, path)
+                           for k, v in columns.items()}
+                for key, index in indices.items():
+                    if index >= width:
+                        raise DataError(
+                            f"no column {index} for {key} (rows have {width} "
+                            "fields).", path, lineno)
+            if len(row) != width:
+                raise DataError(
+                    f"expected {width} {_sep_name(format)}-separated fields, "
+                    f"found {len(row)}.", path, lineno)
+            record = {k: row[i] for k, i in indices.items()}
+            record["_line"] = lineno
+            yield record
+    except csv.Error as e:
+        raise DataError(f"malformed {format.upper()} ({e}).", path,
+                        rows.line_num) from None
+
+
+def _sep_name(format):
+    return "comma" if format == "csv" else "tab"
+
+
+def _read_jsonl(path, columns, format, header):
+    for lineno, text in open_lines(path):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DataError(f"invalid JSON ({e.msg}).", path, lineno) from None
+        if not isinstance(obj, dict):
+            raise DataError(
+                f"expected a JSON object, found {type(obj).__name__}.",
+                path, lineno)
+        record = {}
+        for key, name in columns.items():
+            if name not in obj:
+                raise DataError(
+                    f"no key {name!r} for {key}. Keys found: {sorted(obj)}.",
+                    path, lineno)
+            value = obj[name]
+            record[key] = value if isinstance(value, str) else json.dumps(value)
+        record["_line"] = lineno
+        yield record
+
+
+def read_class_folders(root, exclude=("unsup",), suffixes=(".txt",)):
+    """Read a one-folder-per-class corpus (the aclImdb layout).
+
+    `root/<class>/*.txt`, each file one text, the folder name its label.
+
+    Args:
+        root: str. The folder holding one sub-folder per class.
+        exclude: iterable of str. Sub-folders to ignore (aclImdb's `unsup`).
+        suffixes: tuple of str. File endings to read.
+
+    Returns:
+        A list of `{"text", "label", "_path"}` dicts.
+    """
+    root = str(root)
+    if not os.path.isdir(root):
+        raise DataError("folder not found.", root)
+    classes = sorted(
+        d for d in os.listdir(root)
+        if os.path.isdir(os.path.join(root, d)) and not d.startswith(".")
+        and d not in set(exclude))
+    if not classes:
+        raise DataError(
+            "no class folders found; expected one sub-folder per class "
+            "holding text files.", root)
+    records = []
+    for label in classes:
+        folder = os.path.join(root, label)
+        names = sorted(n for n in os.listdir(folder) if n.endswith(suffixes))
+        if not names:
+            raise DataError(
+                f"no {'/'.join(suffixes)} files in class folder.", folder)
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                raw = f.read()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError as e:
+                raise DataError(
+                    f"bytes that are not UTF-8 at offset {e.start}.",
+                    path) from None
+            if not text.strip():
+                raise DataError("empty text.", path)
+            records.append({"text": text, "label": label, "_path": path})
+    return records

@@ -1,0 +1,296 @@
+"""Training runs: a run directory from data, and everything done with one after.
+
+`train()` reads and checks the data, fits the preprocessing and only then
+creates the run directory, so a bad input leaves nothing behind. The
+directory holds:
+
+    config.json         task, task config, train config, data, status
+    vocab / labels      whatever the task's preprocessing saves
+    model.keras         the best model (reloads with keras.saving.load_model)
+    metrics.json        final validation metrics, flat names
+    history.csv         per-epoch losses and metrics
+    training_curve.png  the same, drawn
+    logs/               TensorBoard
+    saved_model/        the exported serving model
+    train.log           what the run printed about itself
+    backup/             resume state while training (removed when done)
+
+`evaluate()`, `predict()` and `export()` load a finished run directory. The
+CLI is a thin layer over these functions; scripts can call them directly.
+"""
+
+import datetime
+import logging
+import os
+import shutil
+import warnings
+
+from kerasnlp_seq import config as config_lib
+from kerasnlp_seq import registry
+from kerasnlp_seq.errors import RunError
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.keras"
+METRICS_FILE = "metrics.json"
+log = logging.getLogger("kerasnlp_seq")
+
+
+def resolve_config(task_name, config_file=None, overrides=None):
+    """Task config and train config from defaults, a JSON file, overrides.
+
+    The JSON file may hold `{"task_config": {...}, "train_config": {...}}`
+    (a run's own `config.json` works) or one flat dict of fields of either.
+
+    Returns:
+        `(task_config, train_config)` dataclass instances.
+    """
+    task_cls = registry.get_task_class(task_name)
+    task_values, train_values = {}, {}
+    task_fields = set(task_cls.Config.__dataclass_fields__)
+    train_fields = set(config_lib.TrainConfig.__dataclass_fields__)
+
+    def split(values, source):
+        for key, value in values.items():
+            if key in task_fields:
+                task_values[key] = value
+            elif key in train_fields:
+                train_values[key] = value
+            else:
+                raise RunError(
+                    f"{source}: unknown option {key!r} for task "
+                    f"{task_name!r}.")
+
+    if config_file:
+        data = config_lib.load_json(config_file)
+        if not isinstance(data, dict):
+            raise RunError(f"{config_file}: expected a JSON object.")
+        if "task_config" in data or "train_config" in data:
+            task_values.update(data.get("task_config", {}))
+            train_values.update(data.get("train_config", {}))
+        else:
+            split(data, config_file)
+    split(overrides or {}, "command line")
+    return (config_lib.from_dict(task_cls.Config, task_values, "task config"),
+            config_lib.from_dict(config_lib.TrainConfig, train_values,
+                                 "train config"))
+
+
+def _prepare_directory(output, overwrite, resume):
+    """Check the run directory; returns the previous config when resuming."""
+    exists = os.path.exists(output) and (
+        not os.path.isdir(output) or os.listdir(output))
+    if resume:
+        if not exists or not os.path.exists(os.path.join(output, CONFIG_FILE)):
+            raise RunError(f"{output}: nothing to resume (no run here).")
+        previous = config_lib.load_json(os.path.join(output, CONFIG_FILE))
+        if previous.get("status") == "complete":
+            raise RunError(f"{output}: this run is already complete.")
+        return previous
+    if exists and not overwrite:
+        raise RunError(
+            f"{output}: already exists. Use --overwrite to replace it or "
+            "--resume to continue it.")
+    return None
+
+
+def _file_logger(path):
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
+
+
+def train(task_name, data=None, valid=None, output=None, task_config=None,
+          train_config=None, overwrite=False, resume=False, verbose="auto",
+          echo=print):
+    """Train a task and write a complete run directory.
+
+    Args:
+        task_name: str. A registered task (`kerasnlp_seq.registry`).
+        data: str or None. Training data spec; None: the task's sample.
+        valid: str or None. Validation data spec; None: a held-back
+            fraction (`train_config.valid_fraction`) of the training data.
+        output: str or None. The run directory (default `runs/<task>`).
+        task_config: the task's Config instance (defaults if None).
+        train_config: a `TrainConfig` (defaults if None).
+        overwrite: bool. Replace an existing run directory.
+        resume: bool. Continue an interrupted run in `output`.
+        verbose: Keras `fit` verbosity (progress bar by default).
+        echo: callable. Where one-line progress messages go.
+
+    Returns:
+        `(run_dir, metrics)`.
+    """
+    task_cls = registry.get_task_class(task_name)
+    output = output or os.path.join("runs", task_name)
+    previous = _prepare_directory(output, overwrite, resume)
+    if previous is not None:
+        task_config = config_lib.from_dict(
+            task_cls.Config, previous["task_config"], "resumed config")
+        train_config = config_lib.from_dict(
+            config_lib.TrainConfig, previous["train_config"], "resumed config")
+        data, valid = previous["data"], previous["valid"]
+    task = task_cls(task_config)
+    train_config = train_config or config_lib.TrainConfig()
+    data = data or task.default_data()
+    if data is None:
+        raise RunError(f"task {task_name!r} has no bundled sample: give --data.")
+
+    import keras
+
+    keras.utils.set_random_seed(train_config.seed)
+    echo(f"Reading {data}")
+    train_examples = task.read(data, "train")
+    valid_examples = None
+    if valid:
+        valid_examples = task.read(valid, "valid")
+    elif _is_tfds(data):
+        valid_examples = task.read(data, "valid")  # None: no such split
+    if valid_examples is None:
+        train_examples, valid_examples = task.split_validation(
+            train_examples, train_config.valid_fraction, train_config.seed)
+    echo(f"{len(train_examples)} training and {len(valid_examples)} "
+         "validation examples")
+    if previous is not None:
+        task.load_assets(output)
+    else:
+        task.adapt(train_examples)
+    train_ds = task.dataset(train_examples, train_config.batch_size,
+                            training=True, seed=train_config.seed)
+    valid_ds = task.dataset(valid_examples, train_config.batch_size,
+                            training=False)
+
+    # Data and preprocessing are good: only now touch the run directory.
+    if previous is None:
+        if os.path.exists(output):
+            shutil.rmtree(output) if os.path.isdir(output) else os.remove(output)
+        os.makedirs(output)
+        task.save_assets(output)
+    run_config = {
+        "task": task_name, "data": data, "valid": valid,
+        "task_config": config_lib.to_dict(task.config),
+        "train_config": config_lib.to_dict(train_config),
+        "status": "training",
+        "started": (previous or {}).get(
+            "started", datetime.datetime.now().isoformat(timespec="seconds")),
+        "versions": _versions(),
+    }
+    config_lib.save_json(run_config, os.path.join(output, CONFIG_FILE))
+    handler = _file_logger(os.path.join(output, "train.log"))
+    try:
+        metrics = _fit(task, train_config, train_ds, valid_ds, train_examples,
+                       valid_examples, output, resume, verbose, echo)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    run_config["status"] = "complete"
+    run_config["finished"] = datetime.datetime.now().isoformat(
+        timespec="seconds")
+    config_lib.save_json(run_config, os.path.join(output, CONFIG_FILE))
+    return output, metrics
+
+
+def _fit(task, train_config, train_ds, valid_ds, train_examples,
+         valid_examples, output, resume, verbose, echo):
+    import keras
+
+    from kerasnlp_seq.cudnn import cudnn_report, format_cudnn_report
+    from kerasnlp_seq.training import make_callbacks, make_optimizer
+    from kerasnlp_seq.plots import plot_history
+
+    model = task.build_model()
+    model.compile(optimizer=make_optimizer(train_config),
+                  **task.compile_args())
+    report = format_cudnn_report(cudnn_report(model))
+    for line in report.splitlines():
+        log.info(line)
+    echo(report)
+    log.info("train %d / valid %d examples, %d parameters",
+             len(train_examples), len(valid_examples), model.count_params())
+    callbacks = make_callbacks(task, train_config, output, resume)
+    # Bucketed datasets have no known length until the first epoch ends;
+    # Keras warns about that once per run, which is expected here.
+    warnings.filterwarnings("ignore", message="Your input ran out of data")
+    try:
+        model.fit(train_ds, validation_data=valid_ds,
+                  epochs=train_config.epochs, callbacks=callbacks,
+                  verbose=verbose, shuffle=False)  # the dataset shuffles
+    except KeyboardInterrupt:
+        raise RunError(
+            f"{output}: training interrupted; continue it with "
+            f"`--resume --output {output}`.") from None
+    model.save(os.path.join(output, MODEL_FILE))
+    task.after_fit(model, train_examples, valid_examples, output)
+    metrics = task.evaluate(model, valid_examples, run_dir=output)
+    config_lib.save_json(metrics, os.path.join(output, METRICS_FILE))
+    log.info("validation metrics: %s", metrics)
+    plot_history(os.path.join(output, "history.csv"),
+                 os.path.join(output, "training_curve.png"))
+    task.export(model, os.path.join(output, "saved_model"))
+    shutil.rmtree(os.path.join(output, "backup"), ignore_errors=True)
+    return metrics
+
+
+def _is_tfds(spec):
+    from kerasnlp_seq import tfds_data
+
+    return tfds_data.is_tfds(spec)
+
+
+def _versions():
+    import keras
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def load_run(run_dir):
+    """A finished run: `(task, model, run_config)`."""
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.isdir(run_dir):
+        raise RunError(f"{run_dir}: run directory not found.")
+    if not os.path.exists(path):
+        raise RunError(f"{run_dir}: not a run directory (no {CONFIG_FILE}).")
+    run_config = config_lib.load_json(path)
+    if not isinstance(run_config, dict) or "task" not in run_config:
+        raise RunError(f"{path}: not a kerasnlp-seq run config.")
+    if run_config.get("status") != "complete":
+        raise RunError(
+            f"{run_dir}: training did not finish (status "
+            f"{run_config.get('status')!r}); resume it with --resume.")
+    task_cls = registry.get_task_class(run_config["task"])
+    task = task_cls(config_lib.from_dict(
+        task_cls.Config, run_config["task_config"], path))
+    task.load_assets(run_dir)
+    model_path = os.path.join(run_dir, MODEL_FILE)
+    if not os.path.exists(model_path):
+        raise RunError(f"{run_dir}: no {MODEL_FILE} in the run directory.")
+    return task, task.load_model(model_path), run_config
+
+
+def evaluate(run_dir, data):
+    """Metrics of a finished run on a data spec."""
+    task, model, _ = load_run(run_dir)
+    examples = task.read(data, "eval")
+    return task.evaluate(model, examples)
+
+
+def predict(run_dir, inputs):
+    """Readable answers of a finished run for raw inputs."""
+    task, model, _ = load_run(run_dir)
+    return task, task.predict(model, list(inputs))
+
+
+def export(run_dir, output, overwrite=False):
+    """Write a run's serving SavedModel to `output`."""
+    task, model, _ = load_run(run_dir)
+    if os.path.exists(output) and not overwrite:
+        raise RunError(f"{output}: already exists. Use --overwrite.")
+    tmp = output.rstrip("/") + ".tmp-export"
+    shutil.rmtree(tmp, ignore_errors=True)
+    task.export(model, tmp)
+    if os.path.exists(output):
+        shutil.rmtree(output)
+    os.replace(tmp, output)
+    return output

@@ -1,0 +1,124 @@
+"""TensorFlow Datasets as a data source: `tfds:NAME[?split=SPLIT]`.
+
+`tfds:imdb_reviews`, `tfds:glue/sst2?split=validation`, `tfds:conll2003`.
+Without `?split=`, the split follows the role: `train` for training,
+`validation` for validation (None if the data set has none, so the caller
+holds back a fraction), `test` (else `validation`) for evaluation.
+
+Downloads go to `data_dir` (TFDS's default, or `$TFDS_DATA_DIR`); a data set
+already prepared there loads offline. Unknown names and failed downloads are
+`DataError`s in one line.
+"""
+
+import urllib.parse
+
+import numpy as np
+
+from kerasnlp_seq.errors import DataError
+
+PREFIX = "tfds:"
+_ROLE_SPLITS = {"train": ("train",), "valid": ("validation", "dev"),
+                "eval": ("test", "validation")}
+
+
+def is_tfds(spec):
+    """Whether a data spec names a TFDS data set."""
+    return isinstance(spec, str) and spec.startswith(PREFIX)
+
+
+def parse_spec(spec):
+    """`tfds:NAME[?split=S]` -> `(name, split or None)`."""
+    body = spec[len(PREFIX):]
+    name, _, query = body.partition("?")
+    params = urllib.parse.parse_qs(query)
+    unknown = sorted(set(params) - {"split"})
+    if not name or unknown:
+        raise DataError(
+            "expected `tfds:NAME` or `tfds:NAME?split=SPLIT`"
+            + (f"; unknown parameter(s) {unknown}" if unknown else "") + ".",
+            spec)
+    split = params.get("split", [None])[0]
+    return name, split
+
+
+def _python(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in ("S", "O"):
+            return [_python(v) for v in value.tolist()]
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _python(v) for k, v in value.items()}
+    return value
+
+
+def load(spec, role, data_dir=None, download=True, limit=None):
+    """Load a TFDS split as a list of plain-Python dicts.
+
+    Args:
+        spec: str. `tfds:NAME[?split=S]`.
+        role: str. `train`, `valid` or `eval` (picks the split, see above).
+        data_dir: str or None. Where TFDS keeps prepared data.
+        download: bool. Whether TFDS may download and prepare the data.
+        limit: int or None. Keep at most this many examples.
+
+    Returns:
+        `(records, info)`, or `(None, info)` when the role has no split.
+    """
+    import tensorflow_datasets as tfds
+
+    name, split = parse_spec(spec)
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # DatasetNotFoundError and friends
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise DataError(
+            f"unknown TFDS data set {name!r} ({type(e).__name__}: {first}).",
+            spec) from None
+    info = builder.info
+    if split is None:
+        available = list(info.splits.keys())
+        split = next((s for s in _ROLE_SPLITS[role] if s in available), None)
+        if split is None:
+            if role == "valid":
+                return None, info
+            raise DataError(
+                f"no split for {role}; available splits: {available} "
+                "(choose one with ?split=).", spec)
+    try:
+        if download:
+            builder.download_and_prepare()
+        dataset = builder.as_dataset(split=split, shuffle_files=False)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise DataError(
+            f"could not load split {split!r} ({type(e).__name__}: "
+            f"{first[:300]}). Prepare it in --tfds-data-dir or go online.",
+            spec) from None
+    if limit:
+        dataset = dataset.take(limit)
+    records = [_python(example) for example in tfds.as_numpy(dataset)]
+    if not records:
+        raise DataError(f"split {split!r} is empty.", spec)
+    return records, info
+
+
+def class_names(info, feature):
+    """Names of a `ClassLabel` feature, or None for other features."""
+    import tensorflow_datasets as tfds
+
+    spec = info.features[feature] if feature in info.features else None
+    if isinstance(spec, tfds.features.ClassLabel):
+        return list(spec.names)
+    return None
+
+
+def text_features(info):
+    """Names of the top-level text features of a data set, in order."""
+    import tensorflow_datasets as tfds
+
+    return [k for k, v in info.features.items()
+            if isinstance(v, tfds.features.Text)]

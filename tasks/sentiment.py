@@ -1,0 +1,33 @@
+"""Sentiment: many-to-one text classification, binary or multi-class.
+
+Data: CSV / TSV / JSONL with `--text-column` / `--label-column` (gzip
+transparently), one folder per class (the aclImdb layout), or TFDS
+(`tfds:imdb_reviews`, `tfds:glue/sst2`). IMDB's `<br />` markup is removed
+by the standard text pipeline. Without `--data`, trains on the bundled
+synthetic sample. The model is the library's recurrent text classifier
+(embedding -> bidirectional GRU -> max+mean pooling -> softmax).
+"""
+
+import dataclasses
+
+from kerasnlp_seq.registry import register_task
+from kerasnlp_seq.text_task import TextClassificationTask, TextClassifierConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class SentimentConfig(TextClassifierConfig):
+    """Sentiment options: the text classifier's, with its defaults."""
+
+
+@register_task
+class SentimentTask(TextClassificationTask):
+    """Text -> label, with label names kept for output."""
+
+    name = "sentiment"
+    summary = "text -> label (binary or multi-class), many-to-one"
+    Config = SentimentConfig
+
+    def default_data(self):
+        from kerasnlp_seq.samples import sample_path
+
+        return sample_path("sentiment.tsv")
