@@ -1,0 +1,201 @@
+"""Readers and a writer for token-tagging files: CoNLL columns and JSON lines.
+
+Both readers return a list of sentences, each `{"tokens": [...], "tags": [...]}`,
+read UTF-8 (gzip transparently for a `.gz` suffix) and raise `DataError` as
+`path:line: what was wrong` for every problem a file can have.
+
+Example:
+
+>>> import pathlib, tempfile
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "train.txt"
+>>> _ = path.write_text("-DOCSTART- -X- O O\\n\\nEU NNP B-NP B-ORG\\n"
+...                     "rejects VBZ B-VP O\\n")
+>>> read_conll(path)
+[{'tokens': ['EU', 'rejects'], 'tags': ['B-ORG', 'O']}]
+>>> read_conll(path, tag_column="pos", columns=("token", "pos", "chunk", "ner"))
+[{'tokens': ['EU', 'rejects'], 'tags': ['NNP', 'VBZ']}]
+"""
+
+import gzip
+import json
+import os
+
+from kerasnlp_seq.errors import DataError
+
+
+def _open(path, mode, **kwargs):
+    path = os.fspath(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    return opener(path, mode, **kwargs)
+
+
+def _lines(path):
+    """Yield `(line_number, text)` of a UTF-8 file, without line endings."""
+    if os.path.isdir(path):
+        raise DataError("expected a file, found a directory.", path)
+    if not os.path.exists(path):
+        raise DataError("file not found.", path)
+    try:
+        with _open(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(
+                        f"not valid UTF-8 (byte {raw[e.start]:#04x} at column "
+                        f"{e.start + 1}); expected a UTF-8 text file.",
+                        path, number) from None
+                yield number, text.rstrip("\r\n")
+    except (OSError, EOFError) as e:  # e.g. a truncated or fake .gz file
+        raise DataError(f"cannot read file ({e}).", path) from None
+
+
+def _column_index(column, columns, num_fields, path, line, role):
+    """Resolve an int (negative allowed) or a name to a column index."""
+    if isinstance(column, str):
+        if columns is None or column not in columns:
+            raise DataError(
+                f"{role}={column!r} is not a column name. Expected one of "
+                f"{list(columns or [])} (pass `columns=` to name the columns).",
+                path, line)
+        column = list(columns).index(column)
+    if not -num_fields <= column < num_fields:
+        raise DataError(
+            f"{role}={column} does not exist: the file has {num_fields} "
+            f"columns, so expected a column in [{-num_fields}, {num_fields - 1}].",
+            path, line)
+    return column % num_fields
+
+
+def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None):
+    """Read a CoNLL column file into sentences of tokens and tags.
+
+    One token per line, blank lines between sentences; `-DOCSTART-` lines
+    are skipped; a last sentence without a trailing blank line is kept and
+    empty sentences are dropped. Every token line must have as many columns
+    as the first one (or as `columns` names).
+
+    Args:
+        path: str or path-like. The file; a `.gz` suffix reads it gzipped.
+        token_column: int or str. The token column (index or name).
+        tag_column: int or str. The tag column; `-1` is the last. A name
+            needs `columns`, e.g. `tag_column="pos"` for POS tagging.
+        sep: str or None. Column separator; None splits on any whitespace.
+        columns: sequence of str or None. Names of the columns, in order,
+            e.g. `("token", "pos", "chunk", "ner")`.
+
+    Returns:
+        A list of `{"tokens": [str], "tags": [str]}` dicts.
+    """
+    sentences, tokens, tags = [], [], []
+    expected = None if columns is None else len(columns)
+    first_line = indices = None
+
+    def flush():
+        if tokens:
+            sentences.append({"tokens": list(tokens), "tags": list(tags)})
+        tokens.clear()
+        tags.clear()
+
+    for number, text in _lines(path):
+        if not text.strip():
+            flush()
+            continue
+        if text.startswith("-DOCSTART-"):
+            flush()
+            continue
+        fields = text.split(sep)
+        if expected is None:
+            expected, first_line = len(fields), number
+        if len(fields) != expected:
+            where = ("as `columns` names" if first_line is None
+                     else f"as on line {first_line}")
+            raise DataError(
+                f"expected {expected} columns ({where}), found {len(fields)}.",
+                path, number)
+        if indices is None:
+            indices = (
+                _column_index(token_column, columns, expected, path, number,
+                              "token_column"),
+                _column_index(tag_column, columns, expected, path, number,
+                              "tag_column"))
+        tokens.append(fields[indices[0]])
+        tags.append(fields[indices[1]])
+    flush()
+    if not sentences:
+        raise DataError("no sentences found; expected token lines with "
+                        "columns, sentences separated by blank lines.", path)
+    return sentences
+
+
+def read_tagged_jsonl(path):
+    """Read JSON lines of `{"tokens": [...], "tags": [...]}` into sentences.
+
+    Blank lines and sentences with no tokens are skipped.
+
+    Args:
+        path: str or path-like. The file; a `.gz` suffix reads it gzipped.
+
+    Returns:
+        A list of `{"tokens": [str], "tags": [str]}` dicts.
+    """
+    sentences = []
+    for number, text in _lines(path):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DataError(f"invalid JSON ({e.msg} at column {e.colno}).",
+                            path, number) from None
+        if not isinstance(record, dict):
+            raise DataError(
+                "expected a JSON object with 'tokens' and 'tags', found "
+                f"{type(record).__name__}.", path, number)
+        for key in ("tokens", "tags"):
+            if key not in record:
+                raise DataError(
+                    f"missing key {key!r}; expected an object with 'tokens' "
+                    f"and 'tags'. Found keys: {sorted(record)}.", path, number)
+            value = record[key]
+            if not isinstance(value, list) or not all(
+                    isinstance(v, str) for v in value):
+                raise DataError(f"{key!r} must be a list of strings.",
+                                path, number)
+        toks, tags = record["tokens"], record["tags"]
+        if len(toks) != len(tags):
+            raise DataError(
+                f"{len(toks)} tokens but {len(tags)} tags; expected one tag "
+                "per token.", path, number)
+        if toks:
+            sentences.append({"tokens": toks, "tags": tags})
+    if not sentences:
+        raise DataError("no sentences found; expected JSON lines like "
+                        '{"tokens": [...], "tags": [...]}.', path)
+    return sentences
+
+
+def write_conll(sentences, path, sep="\t"):
+    """Write sentences as two columns (token, tag), blank line after each.
+
+    Args:
+        sentences: iterable of `{"tokens": [...], "tags": [...]}` dicts.
+        path: str or path-like. The file; a `.gz` suffix writes it gzipped.
+        sep: str. The column separator. Fields may hold no whitespace, so
+            `read_conll(path)` reads the file back as written.
+    """
+    with _open(path, "wt", encoding="utf-8", newline="\n") as f:
+        for n, sentence in enumerate(sentences):
+            toks, tags = sentence["tokens"], sentence["tags"]
+            if len(toks) != len(tags):
+                raise DataError(f"sentence {n} has {len(toks)} tokens but "
+                                f"{len(tags)} tags; expected one tag per token.")
+            for token, tag in zip(toks, tags):
+                for field in (token, tag):
+                    if not field or sep in field or any(c.isspace() for c in field):
+                        raise DataError(
+                            f"sentence {n}: cannot write field {field!r}; "
+                            "expected a non-empty field without whitespace "
+                            f"or the separator {sep!r}.")
+                f.write(f"{token}{sep}{tag}\n")
+            f.write("\n")
