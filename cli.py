@@ -210,5 +210,65 @@ def export_command(run_dir, output, overwrite):
     click.echo(f"SavedModel written to {path} (signature: serving_default)")
 
 
+@main.group("diagnose")
+def diagnose_group():
+    """Diagnostics of models and training."""
+
+
+@diagnose_group.command("gradients")
+@click.argument("run_dir", required=False, type=click.Path())
+@click.option("--data", help="With RUN_DIR: data to measure on (default: "
+              "the run's validation data).")
+@click.option("--compare", default="simple_rnn,lstm,gru", show_default=True,
+              help="Without RUN_DIR: cells to compare on the built-in "
+              "long-range probe (comma-separated).")
+@click.option("--seq-len", default=100, show_default=True,
+              help="Probe sequence length.")
+@click.option("--units", default=32, show_default=True,
+              help="Probe model recurrent units.")
+@click.option("--gate-bias", type=click.Choice(["keras", "chrono"]),
+              default="chrono", show_default=True,
+              help="Gate bias initialisation of the probe models: Keras's "
+              "defaults, or chrono (gates open over seq-len steps).")
+@click.option("--train-steps", default=0, show_default=True,
+              help="Train the probe models this many steps first.")
+@click.option("--num-examples", default=64, show_default=True,
+              help="Examples in the measured batch.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--output", "-o", default="gradients", show_default=True,
+              help="Output prefix: writes PREFIX.csv, .json and .png.")
+@_library_errors
+def diagnose_gradients_command(run_dir, data, compare, seq_len, units,
+                               gate_bias, train_steps, num_examples, seed,
+                               output):
+    """Where gradients vanish or explode: ||dL/dx_t|| per time step.
+
+    With RUN_DIR, measures a trained run on its data. Without it, builds the
+    same probe model with each cell of --compare and plots them together.
+    """
+    from kerasnlp_seq.diagnostics import write_results
+
+    if run_dir:
+        from kerasnlp_seq.diagnose import diagnose_run
+
+        results = diagnose_run(run_dir, data, num_examples=num_examples)
+    else:
+        from kerasnlp_seq.probes import compare_cells
+
+        results = compare_cells(cells=compare, seq_len=seq_len, units=units,
+                                gate_bias=gate_bias, train_steps=train_steps,
+                                probe_size=num_examples, seed=seed)
+    paths = write_results(results, output)
+    click.echo(f"{'model':<16} {'|dL/dx_0|':>12} {'|dL/dx_T|':>12} "
+               f"{'ratio':>10} {'accuracy':>9}")
+    for name, r in results["cells"].items():
+        norms = r["input_grad_norms"]
+        acc = r.get("accuracy")
+        click.echo(f"{name:<16} {norms[0]:>12.3e} {norms[-1]:>12.3e} "
+                   f"{r['first_last_ratio']:>10.2e} "
+                   f"{'' if acc is None else f'{acc:.3f}':>9}")
+    click.echo("wrote " + ", ".join(paths[k] for k in ("csv", "json", "png")))
+
+
 if __name__ == "__main__":
     main()

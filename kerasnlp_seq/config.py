@@ -47,7 +47,7 @@ def validate_choices(config):
         if choices and value not in choices:
             raise ConfigError(
                 f"Unknown `{f.name}` for {type(config).__name__}. Expected one "
-                f"of {sorted(choices)}. Received: {f.name}={value!r}")
+                f"of {sorted(choices, key=str)}. Received: {f.name}={value!r}")
 
 
 def check_range(config, name, low=None, high=None, inclusive_high=True):
@@ -97,7 +97,7 @@ def from_dict(cls, values, source="config"):
     coerced = {}
     for key, value in values.items():
         tp = field_type(cls, names[key])
-        if value is not None and tp is float and isinstance(value, int):
+        if tp is float and type(value) is int:  # not bool: True is no rate
             value = float(value)
         if value is not None and tp in (int, float, str, bool):
             ok = isinstance(value, tp) and not (
@@ -149,6 +149,9 @@ class TrainConfig:
     valid_fraction: float = option(
         0.1, "Held-back validation fraction when no --valid is given.")
     seed: int = option(1337, "Random seed (data split, init, shuffling).")
+    log_gradients: bool = option(
+        False, "Log per-layer gradient norms and the clipping rate "
+        "(history.csv, TensorBoard).")
 
     def __post_init__(self):
         validate_choices(self)

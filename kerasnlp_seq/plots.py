@@ -19,8 +19,11 @@ def plot_history(history_csv, path):
         rows = list(csv.DictReader(f))
     if not rows:
         return None
-    names = [k for k in rows[0] if k not in ("epoch",)
-             and not k.startswith("val_") and k != "learning_rate"]
+    # Losses and metrics; timing and gradient diagnostics have their own
+    # columns in history.csv and TensorBoard.
+    names = [k for k in rows[0] if k != "epoch" and not k.startswith("val_")
+             and "/" not in k and k not in (
+                 "learning_rate", "epoch_seconds", "clip_fraction")]
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5),
                              squeeze=False)
     epochs = [int(r["epoch"]) + 1 for r in rows]

@@ -191,7 +191,8 @@ def _read_jsonl(path, columns, format, header):
                     f"no key {name!r} for {key}. Keys found: {sorted(obj)}.",
                     path, lineno)
             value = obj[name]
-            record[key] = value if isinstance(value, str) else json.dumps(value)
+            record[key] = ("" if value is None else value if isinstance(
+                value, str) else json.dumps(value))  # null: empty
         record["_line"] = lineno
         yield record
 

@@ -208,7 +208,13 @@ def _fit(task, train_config, train_ds, valid_ds, train_examples,
     echo(report)
     log.info("train %d / valid %d examples, %d parameters",
              len(train_examples), len(valid_examples), model.count_params())
-    callbacks = make_callbacks(task, train_config, output, resume)
+    probe = None
+    if train_config.log_gradients:
+        from kerasnlp_seq.diagnose import probe_batch
+
+        probe = probe_batch(task, train_examples, num_examples=256)
+    callbacks = make_callbacks(task, train_config, output, resume,
+                               gradient_probe=probe)
     # Bucketed datasets have no known length until the first epoch ends;
     # Keras warns about that once per run, which is expected here.
     warnings.filterwarnings("ignore", message="Your input ran out of data")

@@ -1,0 +1,57 @@
+"""Shared helpers of the benchmark scripts: a table, peak memory, RESULTS.md."""
+
+import os
+import platform
+import re
+import resource
+import shlex
+import sys
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                    "..", "shared", "data")
+
+
+def data_path(*parts):
+    """A file of the shared benchmark data (read in place, never copied)."""
+    return os.path.normpath(os.path.join(
+        os.environ.get("KERASNLP_SEQ_DATA", DATA), *parts))
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MiB (Linux: KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def table(rows, columns):
+    """A markdown table of dict rows."""
+    lines = ["| " + " | ".join(columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row.get(c, "")
+            cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def command_line():
+    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
+
+
+def machine():
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
+
+
+def write_section(name, body):
+    """Replace (or append) the section `name` of benchmarks/RESULTS.md."""
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    block = f"{begin}\n{body.strip()}\n{end}"
+    text = open(RESULTS, encoding="utf-8").read() if os.path.exists(RESULTS) \
+        else "# Benchmark results\n\nEach section is written by the script it names.\n"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda m: block, text) if pattern.search(text) \
+        else text.rstrip() + "\n\n" + block + "\n"
+    with open(RESULTS, "w", encoding="utf-8") as f:
+        f.write(text)
