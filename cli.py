@@ -33,19 +33,20 @@ def _library_errors(fn):
     return wrapper
 
 
-def _config_options(config_cls):
+def _config_options(config_cls, defaults=None):
     """Click options for the fields of a config dataclass."""
     from kerasnlp_seq.config import field_type
 
     options = []
     for f in dataclasses.fields(config_cls):
+        default = (defaults or {}).get(f.name, f.default)
         flag = "--" + f.name.replace("_", "-")
         tp = field_type(config_cls, f)
         help_text = f.metadata.get("help", "")
         choices = f.metadata.get("choices")
         if tp is bool:
             decl = [f"{flag}/--no-{flag[2:]}"]
-            options.append(click.Option(decl, default=f.default,
+            options.append(click.Option(decl, default=default,
                                         show_default=True, help=help_text))
             continue
         if choices:
@@ -53,7 +54,7 @@ def _config_options(config_cls):
         else:
             ptype = {int: int, float: float}.get(tp, str)
         options.append(click.Option([flag, f.name], type=ptype,
-                                    default=f.default, show_default=True,
+                                    default=default, show_default=True,
                                     help=help_text))
     return options
 
@@ -119,7 +120,8 @@ class TrainGroup(click.Group):
                          help="Continue an interrupted run in --output."),
             click.Option(["--quiet", "-q"], is_flag=True,
                          help="One line per epoch instead of a progress bar."),
-        ] + _config_options(TrainConfig) + _config_options(task_cls.Config)
+        ] + _config_options(TrainConfig, task_cls.train_defaults) \
+            + _config_options(task_cls.Config)
         return click.Command(name, callback=run, params=params,
                              help=task_cls.summary,
                              short_help=task_cls.summary)

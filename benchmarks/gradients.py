@@ -33,6 +33,10 @@ def peak_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300,
@@ -91,14 +95,19 @@ def main():
         row(f"clipping, {run}: clip_fraction at clipnorm=1 per epoch",
             fractions)
 
-    print("| metric | value | time (s) | throughput | peak RSS (MiB) |")
-    print("|---|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
-    print()
-    print("Command: python benchmarks/gradients.py " + " ".join(sys.argv[1:]))
+    lines = ["| metric | value | time (s) | throughput | peak RSS (MiB) |",
+             "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    body = (f"## Gradient flow (issue 8)\n\n`{_results.command_line()}` on "
+            f"{_results.machine()}\n\n" + "\n".join(lines) + "\n\n"
+            "ratio = ||dL/dx_0|| / ||dL/dx_99|| on the recall probe (the "
+            "label is the first token of 100). `chrono` gate biases open the "
+            "LSTM/GRU gates over the sequence length (Tallec & Ollivier "
+            "2018); with Keras's default gate init a fresh LSTM/GRU loses "
+            "its gradient too.\n")
+    print(body)
     print(f"Plots and numbers: {args.out}/{{init,trained}}_*.{{png,csv,json}}")
-
+    _results.write_section("gradients", body)
 
 if __name__ == "__main__":
     main()

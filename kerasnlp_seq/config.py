@@ -75,6 +75,12 @@ def field_type(cls, f):
     return tp
 
 
+def _optional(cls, f):
+    tp = typing.get_type_hints(cls).get(f.name)
+    return typing.get_origin(tp) is typing.Union and type(None) in \
+        typing.get_args(tp)
+
+
 def to_dict(config):
     """A JSON-ready dict of a config dataclass."""
     return dataclasses.asdict(config)
@@ -97,6 +103,10 @@ def from_dict(cls, values, source="config"):
     coerced = {}
     for key, value in values.items():
         tp = field_type(cls, names[key])
+        if value is None and not _optional(cls, names[key]):
+            raise ConfigError(
+                f"{source}: `{key}` may not be null; expected "
+                f"{tp.__name__}. Received: {key}=None")
         if tp is float and type(value) is int:  # not bool: True is no rate
             value = float(value)
         if value is not None and tp in (int, float, str, bool):

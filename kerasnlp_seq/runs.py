@@ -45,7 +45,7 @@ def resolve_config(task_name, config_file=None, overrides=None):
         `(task_config, train_config)` dataclass instances.
     """
     task_cls = registry.get_task_class(task_name)
-    task_values, train_values = {}, {}
+    task_values, train_values = {}, dict(task_cls.train_defaults)
     task_fields = set(task_cls.Config.__dataclass_fields__)
     train_fields = set(config_lib.TrainConfig.__dataclass_fields__)
 
@@ -163,8 +163,7 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
 
     # Data and preprocessing are good: only now touch the run directory.
     if previous is None:
-        if os.path.exists(output):
-            shutil.rmtree(output) if os.path.isdir(output) else os.remove(output)
+        _remove(output)
         os.makedirs(output)
         task.save_assets(output)
     run_config = {
@@ -284,19 +283,29 @@ def evaluate(run_dir, data):
 
 def predict(run_dir, inputs):
     """Readable answers of a finished run for raw inputs."""
+    inputs = list(inputs)
+    if not inputs:
+        raise RunError("predict: no inputs given.")
     task, model, _ = load_run(run_dir)
-    return task, task.predict(model, list(inputs))
+    return task, task.predict(model, inputs)
 
 
 def export(run_dir, output, overwrite=False):
     """Write a run's serving SavedModel to `output`."""
-    task, model, _ = load_run(run_dir)
     if os.path.exists(output) and not overwrite:
         raise RunError(f"{output}: already exists. Use --overwrite.")
+    task, model, _ = load_run(run_dir)
     tmp = output.rstrip("/") + ".tmp-export"
-    shutil.rmtree(tmp, ignore_errors=True)
+    _remove(tmp)
     task.export(model, tmp)
-    if os.path.exists(output):
-        shutil.rmtree(output)
+    _remove(output)
     os.replace(tmp, output)
     return output
+
+
+def _remove(path):
+    """Delete a file or a directory tree, if it exists."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.remove(path)

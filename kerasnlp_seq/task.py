@@ -25,6 +25,9 @@ class Task:
         layer_modules: tuple of str. Modules whose import registers the
             custom layers this task's models use (for `load_model`).
         input_help: str. What `predict` reads, for the CLI help.
+        train_defaults: dict. This task's defaults for `TrainConfig`
+            fields (e.g. a larger batch), applied before a config file
+            and command-line options.
     """
 
     name = None
@@ -33,6 +36,7 @@ class Task:
     monitor = ("val_loss", "min")
     layer_modules = ("kerasnlp_seq.layers",)
     input_help = "one text per line"
+    train_defaults = {}
 
     def __init__(self, config=None):
         self.config = config if config is not None else self.Config()

@@ -40,6 +40,8 @@ def standardize(texts, lowercase=True, strip_html=True):
     if strip_html:
         texts = tf.strings.regex_replace(texts, _HTML_BREAK, " ")
         texts = tf.strings.regex_replace(texts, _HTML_TAG, " ")
+    # Unicode spaces (no-break, thin, ...) split tokens like ASCII ones.
+    texts = tf.strings.regex_replace(texts, r"\p{Z}", " ")
     return tf.strings.regex_replace(texts, _PUNCT, r" \1 ")
 
 

@@ -1,0 +1,115 @@
+"""Sentiment on real data: IMDB (train half, 10% held back) and SST-2 (dev).
+
+    python benchmarks/sentiment.py                 # both, default settings
+    python benchmarks/sentiment.py --only imdb --epochs 4
+
+Trains with the task's defaults (plus any `--set key=value` overrides)
+through `kerasnlp_seq.runs.train`, exactly as `kerasnlp-seq train sentiment`
+would, and records validation accuracy, minutes of training, real
+(non-padding) tokens per second and peak memory in benchmarks/RESULTS.md.
+The IMDB test half is held out for independent scoring; nothing here reads it.
+"""
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
+
+DATASETS = {
+    "imdb": dict(data=("imdb", "imdb_train.csv.gz"), valid=None,
+                 task={"text_column": "review", "label_column": "sentiment"}),
+    "sst2": dict(data=("sst2", "train.tsv"), valid=("sst2", "dev.tsv"),
+                 task={"text_column": "sentence", "label_column": "label"}),
+}
+
+
+def real_tokens(task, examples):
+    """Non-padding tokens the model sees per epoch (after truncation)."""
+    import numpy as np
+
+    total = 0
+    for start in range(0, len(examples), 2048):
+        texts = [ex["text"] for ex in examples[start:start + 2048]]
+        total += int(np.count_nonzero(task.encode_texts(texts).numpy()))
+    return total
+
+
+def run(name, overrides, train_overrides, workdir):
+    from kerasnlp_seq import runs
+
+    spec = DATASETS[name]
+    data = _results.data_path(*spec["data"])
+    valid = _results.data_path(*spec["valid"]) if spec["valid"] else None
+    task_config, train_config = runs.resolve_config(
+        "sentiment", overrides={**spec["task"], **overrides, **train_overrides})
+    out = os.path.join(workdir, name)
+    start = time.perf_counter()
+    run_dir, metrics = runs.train("sentiment", data=data, valid=valid,
+                                  output=out, task_config=task_config,
+                                  train_config=train_config, verbose=2)
+    wall = time.perf_counter() - start
+    with open(os.path.join(run_dir, "history.csv"), newline="") as f:
+        history = list(csv.DictReader(f))
+    train_seconds = sum(float(r["epoch_seconds"]) for r in history)
+    task, _, _ = runs.load_run(run_dir)
+    examples = task.read(data, "train")
+    if valid is None:
+        examples, _ = task.split_validation(
+            examples, train_config.valid_fraction, train_config.seed)
+    tokens = real_tokens(task, examples)
+    best = min(range(len(history)),
+               key=lambda i: float(history[i]["val_loss"]))
+    return {
+        "dataset": name,
+        "train / valid": f"{len(examples)} / {metrics['support']}",
+        "val accuracy": metrics["accuracy"],
+        "val macro F1": metrics["f1"],
+        "epochs run (best)": f"{len(history)} ({best + 1})",
+        "train min": train_seconds / 60,
+        "wall min": wall / 60,
+        "real tokens/s": tokens * len(history) / train_seconds,
+        "peak RSS MiB": _results.peak_rss_mb(),
+        "config": json.dumps({k: v for k, v in task_config.__dict__.items()
+                              if k in ("cell", "units", "num_layers",
+                                       "bidirectional", "pooling",
+                                       "max_length", "vocab_size")}),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(DATASETS), action="append")
+    parser.add_argument("--set", action="append", default=[],
+                        help="task or train option override, key=json_value")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in args.only or sorted(DATASETS):
+            rows.append(run(name, overrides, {}, workdir))
+            print(json.dumps(rows[-1]), flush=True)
+    columns = ["dataset", "train / valid", "val accuracy", "val macro F1",
+               "epochs run (best)", "train min", "wall min", "real tokens/s",
+               "peak RSS MiB", "config"]
+    body = (f"## Sentiment (issue 2)\n\n`{_results.command_line()}` on "
+            f"{_results.machine()}\n\n{_results.table(rows, columns)}\n")
+    print(body)
+    if not args.no_write:
+        _results.write_section("sentiment", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""TensorFlow Datasets as a data source, offline, via `tfds.testing.mock_data`.
+
+`mock_data` alone gives a builder whose `info.splits` is empty (the policy
+falls back to `USE_CODE` when no metadata files exist, and the real split
+list is only known after `download_and_prepare` or from GCS), so
+`tfds_data.load` would find no split for a role. The `metadata` fixture
+therefore writes the metadata files a prepared data set would have
+(`dataset_info.json`, `features.json`, label names) into a temporary
+`data_dir`, with the real split names; `mock_data(data_dir=...)` then
+serves random examples for them.
+"""
+
+import json
+import os
+
+import pytest
+
+from kerasnlp_seq import runs, tfds_data
+from kerasnlp_seq.config import TrainConfig
+from kerasnlp_seq.errors import DataError
+from tasks.sentiment import SentimentConfig
+
+SPLITS = {"imdb_reviews": ("train", "test", "unsupervised"),
+          "glue/sst2": ("train", "validation", "test")}
+NUM_EXAMPLES = 24
+TINY = SentimentConfig(units=4, embedding_dim=4, vocab_size=100,
+                       bidirectional=False)
+ONE_EPOCH = TrainConfig(epochs=1, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def metadata(tmp_path_factory):
+    """A TFDS data_dir holding only the metadata of the two data sets."""
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core import splits as splits_lib
+
+    data_dir = str(tmp_path_factory.mktemp("tfds"))
+    for name, splits in SPLITS.items():
+        builder = tfds.builder(name, data_dir=data_dir)
+        builder.info.set_splits(splits_lib.SplitDict([
+            splits_lib.SplitInfo(name=s, shard_lengths=[NUM_EXAMPLES],
+                                 num_bytes=0, filename_template=None)
+            for s in splits]))
+        os.makedirs(builder.data_path, exist_ok=True)
+        builder.info.write_to_directory(builder.data_path)
+    return data_dir
+
+
+@pytest.fixture
+def mocked(metadata):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=NUM_EXAMPLES,
+                                data_dir=metadata):
+        yield
+
+
+def test_is_tfds_and_parse_spec():
+    assert tfds_data.is_tfds("tfds:imdb_reviews")
+    assert not tfds_data.is_tfds("data/tfds.tsv")
+    assert not tfds_data.is_tfds(None)
+    assert tfds_data.parse_spec("tfds:imdb_reviews") == ("imdb_reviews", None)
+    assert tfds_data.parse_spec("tfds:glue/sst2?split=validation") == (
+        "glue/sst2", "validation")
+    for bad in ("tfds:", "tfds:imdb_reviews?shuffle=1"):
+        with pytest.raises(DataError) as info:
+            tfds_data.parse_spec(bad)
+        assert str(info.value).startswith(f"{bad}: expected `tfds:NAME`")
+    with pytest.raises(DataError, match=r"unknown parameter\(s\) \['shuffle'"):
+        tfds_data.parse_spec("tfds:x?shuffle=1")
+
+
+def test_load_picks_splits_by_role(mocked):
+    rows, info = tfds_data.load("tfds:imdb_reviews", "train")
+    assert len(rows) == NUM_EXAMPLES
+    assert set(rows[0]) == {"text", "label"}
+    assert isinstance(rows[0]["text"], str) and isinstance(rows[0]["label"],
+                                                           int)
+    assert tfds_data.load("tfds:imdb_reviews", "valid")[0] is None
+    assert tfds_data.class_names(info, "label") == ["neg", "pos"]
+    assert tfds_data.class_names(info, "text") is None
+    assert tfds_data.text_features(info) == ["text"]
+    rows, _ = tfds_data.load("tfds:glue/sst2?split=validation", "train",
+                             limit=5)
+    assert len(rows) == 5 and "sentence" in rows[0]
+    rows, info = tfds_data.load("tfds:glue/sst2", "valid")
+    assert len(rows) == NUM_EXAMPLES
+
+
+def test_unknown_tfds_name_is_one_line(mocked):
+    with pytest.raises(DataError) as info:
+        tfds_data.load("tfds:no_such_dataset_xyz", "train")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("tfds:no_such_dataset_xyz: unknown TFDS data "
+                              "set 'no_such_dataset_xyz'")
+
+
+def test_imdb_reviews_trains_through_runs(mocked, tmp_path):
+    run, metrics = runs.train(
+        "sentiment", data="tfds:imdb_reviews", output=str(tmp_path / "imdb"),
+        task_config=TINY, train_config=ONE_EPOCH, verbose=0,
+        echo=lambda m: None)
+    with open(os.path.join(run, "labels.json")) as f:
+        assert json.load(f) == ["neg", "pos"]  # ClassLabel names kept
+    with open(os.path.join(run, "config.json")) as f:
+        config = json.load(f)
+    assert config["status"] == "complete"
+    assert config["data"] == "tfds:imdb_reviews"
+    # No validation split: a stratified tenth of train is held back.
+    assert 2 <= metrics["support"] <= 4
+    task, model, _ = runs.load_run(run)
+    test_split = task.read("tfds:imdb_reviews", "eval")
+    assert task.evaluate(model, test_split)["support"] == NUM_EXAMPLES
+    answers = task.predict(model, ["what a film", ""])
+    assert [sorted(a["probabilities"]) for a in answers] == [
+        ["neg", "pos"]] * 2
+
+
+def test_glue_sst2_trains_through_runs(mocked, tmp_path):
+    run, metrics = runs.train(
+        "sentiment", data="tfds:glue/sst2", output=str(tmp_path / "sst2"),
+        task_config=TINY, train_config=ONE_EPOCH, verbose=0,
+        echo=lambda m: None)
+    with open(os.path.join(run, "labels.json")) as f:
+        assert json.load(f) == ["negative", "positive"]
+    # The text feature is `sentence` (found, not configured); the
+    # validation split is used whole.
+    assert metrics["support"] == NUM_EXAMPLES
+    assert os.path.isfile(os.path.join(run, "saved_model", "saved_model.pb"))
