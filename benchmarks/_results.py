@@ -40,6 +40,11 @@ def command_line():
     return "python " + " ".join(shlex.quote(a) for a in sys.argv)
 
 
+def load():
+    """The 1, 5 and 15 minute load averages (other work shares the cores)."""
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 def machine():
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
 

@@ -104,12 +104,14 @@ def main():
     columns = ["dataset", "train / valid", "val accuracy", "val macro F1",
                "epochs run (best)", "train min", "wall min", "real tokens/s",
                "peak RSS MiB", "config"]
-    body = (f"## Sentiment (issue 2)\n\n`{_results.command_line()}` on "
-            f"{_results.machine()}\n\n{_results.table(rows, columns)}\n")
-    print(body)
-    if not args.no_write:
-        _results.write_section("sentiment", body)
-
+    for row in rows:
+        body = (f"### Sentiment on {row['dataset']} (issue 2)\n\n"
+                f"`{_results.command_line()}` on {_results.machine()}, "
+                f"load average during the run: {_results.load()}\n\n"
+                f"{_results.table([row], columns)}\n")
+        print(body)
+        if not args.no_write:
+            _results.write_section(f"sentiment-{row['dataset']}", body)
 
 if __name__ == "__main__":
     main()
