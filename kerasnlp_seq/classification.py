@@ -2,7 +2,8 @@
 
 - `LabelSet`: the label names, in model output order, saved beside the model.
 - `build_text_classifier`: ids -> Embedding(mask_zero) -> recurrent stack
-  from the shared builder -> masked pooling -> softmax.
+  from the shared builder -> masked pooling -> softmax; over words,
+  characters (`kerasnlp_seq.chars`) or both.
 - `classification_metrics`: accuracy, macro precision / recall / F1, per
   class F1, cross-entropy.
 - `export_text_classifier`: a SavedModel from raw strings to label strings
@@ -17,6 +18,7 @@ import numpy as np
 from kerasnlp_seq.errors import DataError
 
 POOLINGS = ("last", "max", "mean", "max_mean")
+REPRESENTATIONS = ("word", "char", "word_char")
 
 
 class LabelSet:
@@ -83,11 +85,20 @@ def build_text_classifier(vocab_size, num_classes, embedding_dim=128,
                           bidirectional=True, merge_mode="concat",
                           pooling="max_mean", dropout=0.3,
                           recurrent_dropout=0.0, residual=False,
-                          embedding_dropout=0.0, name="text_classifier"):
-    """A many-to-one recurrent classifier over token ids.
+                          embedding_dropout=0.0, name="text_classifier",
+                          representation="word", char_vocab_size=None,
+                          char_embedding_dim=32, char_filters=64,
+                          char_kernel_size=5, char_pool_size=3):
+    """A many-to-one recurrent classifier over token and/or character ids.
+
+    `representation="word"` (the default): one input of token ids `(batch,
+    words)`. `"char"`: one input of character ids `(batch, chars)`, encoded
+    by `kerasnlp_seq.chars.text_char_features`. `"word_char"`: a dict input
+    `{"token_ids": ..., "char_ids": ...}`; both encodings are concatenated.
 
     Args:
-        vocab_size: int. Embedding input size (padding 0 and OOV included).
+        vocab_size: int. Embedding input size (padding 0 and OOV included);
+            ignored for `"char"`.
         num_classes: int. Number of output classes (softmax).
         embedding_dim: int. Embedding width.
         cell, units, num_layers, bidirectional, merge_mode, dropout,
@@ -96,6 +107,10 @@ def build_text_classifier(vocab_size, num_classes, embedding_dim=128,
             `"max_mean"` over the masked outputs of the last layer.
         embedding_dropout: float. `SpatialDropout1D` rate on embeddings.
         name: str. Model name.
+        representation: str. `"word"`, `"char"` or `"word_char"`.
+        char_vocab_size: int. Character ids (needed with characters).
+        char_embedding_dim, char_filters, char_kernel_size, char_pool_size:
+            the character encoder's (see `text_char_features`).
 
     Example:
 
@@ -112,23 +127,54 @@ def build_text_classifier(vocab_size, num_classes, embedding_dim=128,
         raise ValueError(
             "Unknown `pooling` for `build_text_classifier()`. Expected one of "
             f"{list(POOLINGS)}. Received: pooling={pooling!r}")
-    inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
-                               name="embedding")(inputs)
-    if embedding_dropout:
-        x = keras.layers.SpatialDropout1D(embedding_dropout)(x)
-    x = build_recurrent(
-        cell=cell, units=units, num_layers=num_layers,
-        bidirectional=bidirectional, merge_mode=merge_mode,
-        return_sequences=pooling != "last", dropout=dropout,
-        recurrent_dropout=recurrent_dropout, residual=residual,
-        name="encoder")(x)
-    if pooling != "last":
-        x = MaskedGlobalPooling(pooling, name="pooling")(x)
+    if representation not in REPRESENTATIONS:
+        raise ValueError(
+            "Unknown `representation` for `build_text_classifier()`. Expected "
+            f"one of {list(REPRESENTATIONS)}. Received: "
+            f"representation={representation!r}")
+    if representation != "word" and not char_vocab_size:
+        raise ValueError(
+            "`build_text_classifier()` needs `char_vocab_size` with "
+            f"representation={representation!r}. Received: "
+            f"char_vocab_size={char_vocab_size!r}")
+    inputs, features = {}, []
+    if representation in ("word", "word_char"):
+        inputs["token_ids"] = keras.Input(shape=(None,), dtype="int32",
+                                          name="token_ids")
+        x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
+                                   name="embedding")(inputs["token_ids"])
+        if embedding_dropout:
+            x = keras.layers.SpatialDropout1D(embedding_dropout)(x)
+        x = build_recurrent(
+            cell=cell, units=units, num_layers=num_layers,
+            bidirectional=bidirectional, merge_mode=merge_mode,
+            return_sequences=pooling != "last", dropout=dropout,
+            recurrent_dropout=recurrent_dropout, residual=residual,
+            name="encoder")(x)
+        if pooling != "last":
+            x = MaskedGlobalPooling(pooling, name="pooling")(x)
+        features.append(x)
+    if representation in ("char", "word_char"):
+        from kerasnlp_seq.chars import text_char_features
+
+        inputs["char_ids"] = keras.Input(shape=(None,), dtype="int32",
+                                         name="char_ids")
+        features.append(text_char_features(
+            inputs["char_ids"], char_vocab_size,
+            embedding_dim=char_embedding_dim, filters=char_filters,
+            kernel_size=char_kernel_size, pool_size=char_pool_size, cell=cell,
+            units=units, num_layers=num_layers, bidirectional=bidirectional,
+            merge_mode=merge_mode, pooling=pooling, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, residual=residual,
+            embedding_dropout=embedding_dropout, name="char"))
+    x = features[0] if len(features) == 1 else keras.layers.Concatenate(
+        name="features")(features)
     if dropout:
         x = keras.layers.Dropout(dropout, name="output_dropout")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax",
                                  dtype="float32", name="probabilities")(x)
+    if len(inputs) == 1:
+        inputs = next(iter(inputs.values()))
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -167,20 +213,27 @@ def classification_metrics(y_true, probs, label_names):
 
 
 def export_text_classifier(model, encode, resources, label_names, path,
-                           extra_outputs=None):
+                           extra_outputs=None, decide=None):
     """Write a SavedModel: raw strings in, label strings and probabilities out.
 
     Args:
-        model: the trained `keras.Model` over token ids.
+        model: the trained `keras.Model` over token ids (or a dict of ids).
         encode: callable. String tensor (batch,) -> model inputs (graph ops).
         resources: list of TF trackables the encoder uses (lookup tables).
         label_names: list of str. Class names in output order.
         path: str. The SavedModel directory to write.
         extra_outputs: callable or None. `(probs) -> dict` of more outputs.
+        decide: callable or None. `(probs) -> int class indices` (graph
+            ops), e.g. a tuned threshold; None: the most probable class.
 
     The `serving_default` signature takes `text` (a string vector) and
     returns `label` (string vector) and `probabilities` (float32,
     batch x classes), plus whatever `extra_outputs` adds.
+
+    Example:
+
+    >>> export_text_classifier(model, task.encode_texts, [task.vocab.table],
+    ...                        ["negative", "positive"], "/tmp/serving")
     """
     import keras
     import tensorflow as tf
@@ -193,8 +246,9 @@ def export_text_classifier(model, encode, resources, label_names, path,
 
     def serve(text):
         probs = model(encode(text), training=False)
-        outputs = {"label": tf.gather(names, tf.argmax(probs, axis=-1)),
-                   "probabilities": probs}
+        index = (tf.argmax(probs, axis=-1) if decide is None
+                 else decide(probs))
+        outputs = {"label": tf.gather(names, index), "probabilities": probs}
         if extra_outputs is not None:
             outputs.update(extra_outputs(probs))
         return outputs

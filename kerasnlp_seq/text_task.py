@@ -6,6 +6,11 @@ training texts, length-bucketed batches, the recurrent classifier, metrics,
 readable predictions and the export. A task module subclasses it, sets its
 name, its `Config` (a subclass of `TextClassifierConfig` with its own
 defaults) and, where it needs to, overrides a method.
+
+With a `CharTextClassifierConfig` the model reads characters as well as (or
+instead of) words (`representation`), through a character vocabulary
+adapted beside the word one (`kerasnlp_seq.chars`). A subclass may weight
+training examples (`sample_weights`, e.g. for class imbalance).
 """
 
 import dataclasses
@@ -64,18 +69,60 @@ class TextClassifierConfig:
             check_range(self, name, 0.0, 1.0, inclusive_high=False)
 
 
+@dataclasses.dataclass(frozen=True)
+class CharTextClassifierConfig(TextClassifierConfig):
+    """A text classifier's options plus a character-level input."""
+
+    representation: str = choice(
+        "word_char", ["word", "char", "word_char"],
+        "Model input: words, characters, or both (robust to obfuscation).")
+    max_chars: int = option(400, "Characters kept per text.")
+    char_vocab_size: int = option(
+        200, "Character vocabulary size (pad and unknown included).")
+    char_lowercase: bool = option(
+        False, "Lower-case the character input (capitals are a signal).")
+    char_embedding_dim: int = option(32, "Character embedding width.")
+    char_filters: int = option(64, "Character n-gram filters.")
+    char_kernel_size: int = option(5, "Character n-gram width.")
+    char_pool_size: int = option(
+        3, "Max-pool characters by this factor before the recurrent layer.")
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_range(self, "max_chars", 1)
+        check_range(self, "char_vocab_size", 3)
+        for name in ("char_embedding_dim", "char_filters", "char_kernel_size",
+                     "char_pool_size"):
+            check_range(self, name, 1)
+
+
 class TextClassificationTask(Task):
     """Many-to-one text classification assembled from library parts."""
 
     Config = TextClassifierConfig
     monitor = ("val_loss", "min")
     input_help = "one text per line"
+    layer_modules = ("kerasnlp_seq.layers", "kerasnlp_seq.chars")
 
     def __init__(self, config=None):
         super().__init__(config)
         self.vocab = None
+        self.chars = None
         self.labels = None
         self._tfds_label_names = None
+
+    @property
+    def representation(self):
+        """`"word"`, `"char"` or `"word_char"`: what the model reads."""
+        return getattr(self.config, "representation", "word")
+
+    @property
+    def uses_words(self):
+        return self.representation in ("word", "word_char")
+
+    @property
+    def uses_chars(self):
+        return self.representation in ("char", "word_char")
 
     # ------------------------------------------------------------- data
     def read(self, spec, role):
@@ -148,27 +195,63 @@ class TextClassificationTask(Task):
         from kerasnlp_seq.classification import LabelSet
         from kerasnlp_seq.text import Vocabulary
 
+        c = self.config
         source = examples[0].get("_source", "training data")
         self.labels = LabelSet.from_labels(
             [ex["label"] for ex in examples], names=self._tfds_label_names,
             source=source)
-        self.vocab = Vocabulary.adapt(
-            (ex["text"] for ex in examples), max_size=self.config.vocab_size,
-            lowercase=self.config.lowercase)
+        if self.uses_words:
+            self.vocab = Vocabulary.adapt(
+                (ex["text"] for ex in examples), max_size=c.vocab_size,
+                lowercase=c.lowercase)
+        if self.uses_chars:
+            from kerasnlp_seq.chars import CharVocabulary
+
+            self.chars = CharVocabulary.adapt(
+                (ex["text"] for ex in examples), max_size=c.char_vocab_size,
+                lowercase=c.char_lowercase)
 
     def save_assets(self, directory):
-        self.vocab.save(os.path.join(directory, "vocab.txt"))
+        if self.vocab is not None:
+            self.vocab.save(os.path.join(directory, "vocab.txt"))
+        if self.chars is not None:
+            self.chars.save(os.path.join(directory, "chars.json"))
         self.labels.save(os.path.join(directory, "labels.json"))
 
     def load_assets(self, directory):
         from kerasnlp_seq.classification import LabelSet
         from kerasnlp_seq.text import Vocabulary
 
-        self.vocab = Vocabulary.load(os.path.join(directory, "vocab.txt"))
+        if self.uses_words:
+            self.vocab = Vocabulary.load(os.path.join(directory, "vocab.txt"))
+        if self.uses_chars:
+            from kerasnlp_seq.chars import CharVocabulary
+
+            self.chars = CharVocabulary.load(
+                os.path.join(directory, "chars.json"))
         self.labels = LabelSet.load(os.path.join(directory, "labels.json"))
 
+    def lookup_tables(self):
+        """The TF lookup tables the encoder uses (tracked by the export)."""
+        return [v.table for v in (self.vocab, self.chars) if v is not None]
+
     def encode_texts(self, texts):
-        """String tensor (batch,) -> int32 ids (batch, time), graph ops only."""
+        """String tensor (batch,) -> model inputs, graph ops only.
+
+        Int32 token ids `(batch, words)` for the word representation, char
+        ids `(batch, chars)` for `"char"`, and a dict of both (`token_ids`,
+        `char_ids`) for `"word_char"`.
+        """
+        c = self.config
+        inputs = {}
+        if self.uses_words:
+            inputs["token_ids"] = self._word_ids(texts)
+        if self.uses_chars:
+            inputs["char_ids"] = self.chars.encode(
+                texts, c.max_chars, truncating=c.truncating)
+        return inputs if len(inputs) > 1 else next(iter(inputs.values()))
+
+    def _word_ids(self, texts):
         import tensorflow as tf
 
         from kerasnlp_seq.text import tokenize
@@ -189,13 +272,23 @@ class TextClassificationTask(Task):
         from kerasnlp_seq.classification import build_text_classifier
 
         c = self.config
+        chars = {}
+        if self.uses_chars:
+            chars = dict(
+                char_vocab_size=self.chars.size,
+                char_embedding_dim=c.char_embedding_dim,
+                char_filters=c.char_filters,
+                char_kernel_size=c.char_kernel_size,
+                char_pool_size=c.char_pool_size)
         return build_text_classifier(
-            self.vocab.size, len(self.labels), embedding_dim=c.embedding_dim,
+            self.vocab.size if self.vocab is not None else 0,
+            len(self.labels), embedding_dim=c.embedding_dim,
             cell=c.cell, units=c.units, num_layers=c.num_layers,
             bidirectional=c.bidirectional, merge_mode=c.merge_mode,
             pooling=c.pooling, dropout=c.dropout,
             recurrent_dropout=c.recurrent_dropout, residual=c.residual,
-            embedding_dropout=c.embedding_dropout, name=self.name)
+            embedding_dropout=c.embedding_dropout, name=self.name,
+            representation=self.representation, **chars)
 
     def compile_args(self):
         return {"loss": "sparse_categorical_crossentropy",
@@ -207,43 +300,65 @@ class TextClassificationTask(Task):
         return self.labels.encode([ex["label"] for ex in examples],
                                   source=source, lines=lines)
 
+    def sample_weights(self, examples):
+        """Per-example training weights (float32 array), or None for none."""
+        return None
+
     def dataset(self, examples, batch_size, training, seed=None,
                 with_targets=True):
+        """Batches of `(inputs, targets[, weights])`, or of inputs alone.
+
+        Weights (from `sample_weights`) are added to training batches only,
+        so validation losses stay unweighted.
+        """
         import tensorflow as tf
 
         from kerasnlp_seq import pipeline
 
         texts = tf.constant([ex["text"] for ex in examples])
+        columns = [texts]
         if with_targets:
-            ds = tf.data.Dataset.from_tensor_slices(
-                (texts, self.targets(examples)))
-            ds = ds.map(lambda t, y: (self.encode_texts(t[None])[0], y),
-                        num_parallel_calls=pipeline.AUTOTUNE)
-            length_fn = lambda x, y: tf.shape(x)[0]  # noqa: E731
-        else:
-            ds = tf.data.Dataset.from_tensor_slices(texts)
-            ds = ds.map(lambda t: self.encode_texts(t[None])[0],
-                        num_parallel_calls=pipeline.AUTOTUNE)
-            length_fn = lambda x: tf.shape(x)[0]  # noqa: E731
-        ds = ds.cache()
+            columns.append(self.targets(examples))
+            weights = self.sample_weights(examples) if training else None
+            if weights is not None:
+                columns.append(tf.constant(weights, dtype=tf.float32))
+
+        def encode(text, *rest):
+            x = tf.nest.map_structure(lambda a: a[0],
+                                      self.encode_texts(text[None]))
+            return (x, *rest) if rest else x
+
+        def length_fn(x, *rest):
+            if isinstance(x, dict):  # the longer input decides the bucket
+                x = x["char_ids"]
+            return tf.shape(x)[0]
+
+        ds = tf.data.Dataset.from_tensor_slices(
+            tuple(columns) if len(columns) > 1 else texts)
+        ds = ds.map(encode, num_parallel_calls=pipeline.AUTOTUNE).cache()
         if training:
             ds = ds.shuffle(len(examples), seed=seed,
                             reshuffle_each_iteration=True)
         # Inference keeps input order: no bucketing, which would reorder.
+        max_length = (self.config.max_chars if self.uses_chars
+                      else self.config.max_length)
         ds = pipeline.bucketed_batches(
-            ds, batch_size, self.config.max_length, length_fn,
+            ds, batch_size, max_length, length_fn,
             bucket=self.config.bucket and training)
         return pipeline.finish(ds, training, seed)
 
     # ---------------------------------------------------------- results
     def probabilities(self, model, texts, batch_size=64):
-        """Class probabilities for raw texts (in order), as numpy."""
-        import numpy as np
+        """Class probabilities for raw texts (in order), as numpy.
 
+        Runs the model's compiled predict function: calling the model
+        eagerly, batch by batch, steps its recurrent loops in Python and is
+        tens of times slower on a CPU.
+        """
         examples = [{"text": t} for t in texts]
         ds = self.dataset(examples, batch_size, training=False,
                           with_targets=False)
-        return np.concatenate([model(x, training=False).numpy() for x in ds])
+        return model.predict(ds, verbose=0)
 
     def evaluate(self, model, examples, run_dir=None):
         from kerasnlp_seq.classification import classification_metrics
@@ -270,5 +385,5 @@ class TextClassificationTask(Task):
     def export(self, model, path):
         from kerasnlp_seq.classification import export_text_classifier
 
-        export_text_classifier(model, self.encode_texts, [self.vocab.table],
+        export_text_classifier(model, self.encode_texts, self.lookup_tables(),
                                self.labels.names, path)
