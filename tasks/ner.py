@@ -1,0 +1,325 @@
+"""NER (and any token tagging): tokens -> tags, many-to-many, with a CRF head.
+
+Data: CoNLL column files (`-DOCSTART-`, blank-line sentence breaks; pick
+the columns with `--token-column` / `--tag-column`, by index or by name from
+`--columns`, so `--tag-column pos` tags parts of speech), JSON lines
+`{"tokens": [...], "tags": [...]}`, or TFDS (`tfds:conll2003`). Tag schemes
+IOB1, IOB2 and BIOES are detected (or declared with `--scheme`), converted to
+`--train-scheme` for training, and predictions are converted back and
+scored against the gold tags as conlleval does. Tags that are no entity
+scheme (POS) are scored by token accuracy (`--scheme none`, or detected).
+
+Model: word embeddings (random, or `--embeddings` GloVe / word2vec) +
+character features (CNN or BiLSTM) + casing classes -> BiLSTM/BiGRU from
+the shared builder -> CRF (`--head crf`, default) or softmax. `predict`
+tokenizes raw sentences (TF ops, the same in the SavedModel) and returns
+tokens, tags and entity spans with character offsets.
+"""
+
+import dataclasses
+import logging
+import os
+import typing
+
+from kerasnlp_seq.config import check_range, choice, option, validate_choices
+from kerasnlp_seq.errors import DataError
+from kerasnlp_seq.registry import register_task
+from kerasnlp_seq.task import Task
+
+log = logging.getLogger("kerasnlp_seq")
+
+
+@dataclasses.dataclass(frozen=True)
+class NERConfig:
+    """Options of the sequence tagger (data, tags, features, model)."""
+
+    format: typing.Optional[str] = choice(
+        None, [None, "conll", "jsonl"],
+        "File format (default: jsonl for .jsonl/.json files, else conll).")
+    token_column: str = option("0", "CoNLL token column (index or name).")
+    tag_column: str = option(
+        "-1", "Tag column: index (-1 = last) or a name from --columns "
+        "(ner, pos, chunk); a TFDS feature for tfds: data.")
+    columns: str = option("token,pos,chunk,ner",
+                          "Names of the CoNLL columns, for names above.")
+    scheme: str = choice("auto", ["auto", "iob1", "iob2", "bioes", "none"],
+                         "Tag scheme of the data (none: no entities, POS).")
+    train_scheme: str = choice(
+        "bioes", ["bioes", "iob2", "same"],
+        "Scheme the model is trained in (same: the data's).")
+    tfds_data_dir: typing.Optional[str] = option(
+        None, "TFDS data directory (prepared data loads offline).")
+    embeddings: typing.Optional[str] = option(
+        None, "Pretrained word vectors (GloVe / word2vec text, gzip ok).")
+    vocab_size: int = option(100000, "Word vocabulary size (pad, OOV incl.).")
+    lowercase: bool = option(True, "Lower-case words for the word lookup.")
+    normalize_digits: bool = option(True, "Map digits to 0 for the lookup.")
+    unk_rate: float = option(
+        0.5, "Training rate at which words seen once become unknown.")
+    embedding_dim: int = option(
+        100, "Word embedding width (the vectors' width with --embeddings).")
+    char_encoder: str = choice("cnn", ["cnn", "lstm", "none"],
+                               "Character features per token.")
+    char_vocab_size: int = option(100, "Character vocabulary size.")
+    char_embedding_dim: int = option(30, "Character embedding width.")
+    char_units: int = option(
+        50, "CNN filters, or character LSTM units per direction.")
+    char_kernel_size: int = option(3, "Character CNN n-gram width.")
+    max_word_chars: int = option(20, "Characters kept per token.")
+    casing: bool = option(True, "Add casing-class features.")
+    cell: str = choice("lstm", ["simple_rnn", "lstm", "gru"],
+                       "Recurrent cell.")
+    units: int = option(100, "Units per recurrent layer and direction.")
+    num_layers: int = option(1, "Stacked recurrent layers.")
+    bidirectional: bool = option(True, "Bidirectional recurrent layers.")
+    dropout: float = option(0.5, "Dropout between/after recurrent layers.")
+    embedding_dropout: float = option(0.5, "Dropout on token features.")
+    recurrent_dropout: float = option(
+        0.0, "Recurrent-state dropout (disables cuDNN).")
+    head: str = choice("crf", ["crf", "softmax"], "Output layer.")
+    bucket: bool = option(True, "Batch sentences of similar length.")
+
+    def __post_init__(self):
+        validate_choices(self)
+        for name in ("vocab_size", "char_vocab_size"):
+            check_range(self, name, 3)
+        for name in ("embedding_dim", "char_embedding_dim", "char_units",
+                     "char_kernel_size", "max_word_chars", "units",
+                     "num_layers"):
+            check_range(self, name, 1)
+        for name in ("dropout", "embedding_dropout", "recurrent_dropout",
+                     "unk_rate"):
+            check_range(self, name, 0.0, 1.0, inclusive_high=False)
+
+
+@register_task
+class NERTask(Task):
+    """Token tagging (NER, POS, chunks) with a recurrent CRF tagger."""
+
+    name = "ner"
+    summary = "tokens -> tags (NER, POS, chunking), many-to-many, CRF"
+    Config = NERConfig
+    monitor = ("val_tags_f1", "max")
+    layer_modules = ("kerasnlp_seq.crf", "kerasnlp_seq.char_features",
+                     "kerasnlp_seq.entity_metric", "kerasnlp_seq.tagger")
+    input_help = "one raw sentence per line"
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.encoder = None
+        self.tags = None            # tag names by id, in the train scheme
+        self.scheme = None          # the data's scheme ("none": no entities)
+        self.train_scheme = None
+        self.coverage = None
+        self._matrix = None
+
+    # ------------------------------------------------------------- data
+    def default_data(self):
+        from kerasnlp_seq.samples import sample_path
+
+        return sample_path("ner.conll")
+
+    def read(self, spec, role):
+        from kerasnlp_seq.tagged_data import read_tagged
+
+        c = self.config
+        return read_tagged(
+            spec, role, format=c.format, token_column=c.token_column,
+            tag_column=c.tag_column,
+            columns=[n.strip() for n in c.columns.split(",")],
+            tfds_data_dir=c.tfds_data_dir)
+
+    def _train_tags(self, tags):
+        from kerasnlp_seq.tagging import convert_tags
+
+        if self.scheme == self.train_scheme or self.scheme == "none":
+            return list(tags)
+        return convert_tags(tags, self.scheme, self.train_scheme)
+
+    # ---------------------------------------------------- preprocessing
+    def adapt(self, examples):
+        from kerasnlp_seq.tagged_data import resolve_scheme
+        from kerasnlp_seq.tagging import _split
+        from kerasnlp_seq.token_encoder import TokenEncoder
+
+        c = self.config
+        self.scheme = resolve_scheme(examples, c.scheme)
+        self.train_scheme = (self.scheme if c.train_scheme == "same"
+                             or self.scheme == "none" else c.train_scheme)
+        if self.scheme == "none":
+            self.tags = sorted({t for ex in examples for t in ex["tags"]})
+        else:
+            types = sorted({_split(t, self.scheme)[1] for ex in examples
+                            for t in ex["tags"]} - {""})
+            prefixes = "BIES" if self.train_scheme == "bioes" else "BI"
+            self.tags = ["O"] + [f"{p}-{k}" for k in types for p in prefixes]
+        self.encoder = TokenEncoder.adapt(
+            (ex["tokens"] for ex in examples), max_words=c.vocab_size,
+            max_chars=c.char_vocab_size, use_chars=c.char_encoder != "none",
+            lowercase=c.lowercase, normalize_digits=c.normalize_digits,
+            max_word_chars=c.max_word_chars)
+        if c.embeddings:
+            from kerasnlp_seq.embeddings import embedding_matrix
+
+            self._matrix, self.coverage = embedding_matrix(
+                self.encoder.words.tokens, c.embeddings)
+        self._set_monitor()
+
+    def _set_monitor(self):
+        self.monitor = (("val_tags_accuracy", "max") if self.scheme == "none"
+                        else ("val_tags_f1", "max"))
+
+    def save_assets(self, directory):
+        from kerasnlp_seq.config import save_json
+
+        self.encoder.save(directory)
+        save_json({"scheme": self.scheme, "train_scheme": self.train_scheme,
+                   "tags": self.tags, "embeddings": self.coverage},
+                  os.path.join(directory, "tags.json"))
+
+    def load_assets(self, directory):
+        from kerasnlp_seq.config import load_json
+        from kerasnlp_seq.token_encoder import TokenEncoder
+
+        self.encoder = TokenEncoder.load(directory)
+        assets = load_json(os.path.join(directory, "tags.json"))
+        self.scheme, self.train_scheme = assets["scheme"], assets[
+            "train_scheme"]
+        self.tags, self.coverage = assets["tags"], assets.get("embeddings")
+        self._set_monitor()
+
+    # ------------------------------------------------------------ model
+    def build_model(self):
+        from kerasnlp_seq.tagger import build_sequence_tagger
+
+        c = self.config
+        word_dim = (self.coverage["dim"] if self.coverage
+                    else c.embedding_dim)
+        chars = self.encoder.chars
+        model = build_sequence_tagger(
+            self.encoder.words.size, len(self.tags), word_dim=word_dim,
+            num_chars=chars.size if chars is not None else 0,
+            char_encoder=c.char_encoder, char_dim=c.char_embedding_dim,
+            char_units=c.char_units, char_kernel_size=c.char_kernel_size,
+            casing=c.casing, cell=c.cell, units=c.units,
+            num_layers=c.num_layers, bidirectional=c.bidirectional,
+            dropout=c.dropout, embedding_dropout=c.embedding_dropout,
+            recurrent_dropout=c.recurrent_dropout, head=c.head,
+            name=self.name)
+        log.info("tags: %d in scheme %s (data: %s)", len(self.tags),
+                 self.train_scheme, self.scheme)
+        if self._matrix is not None:
+            from kerasnlp_seq.embeddings import format_coverage
+
+            model.get_layer("word_embedding").set_weights([self._matrix])
+            log.info(format_coverage(self.coverage))
+        return model
+
+    def compile_args(self):
+        from kerasnlp_seq.tagger import tagger_compile_args
+
+        scheme = None if self.scheme == "none" else self.train_scheme
+        return tagger_compile_args(self.config.head, self.tags, scheme)
+
+    def _encode(self, tokens):
+        x = self.encoder.encode(tokens)
+        if not self.config.casing:
+            x.pop("casing")
+        return x
+
+    def tag_ids(self, examples):
+        """Training-scheme tag ids per sentence (unseen tags -> 0)."""
+        index = {t: i for i, t in enumerate(self.tags)}
+        return [[index.get(t, 0) for t in self._train_tags(ex["tags"])]
+                for ex in examples]
+
+    def dataset(self, examples, batch_size, training, seed=None,
+                with_targets=True):
+        from kerasnlp_seq.tagger import tagger_targets
+        from kerasnlp_seq.tagging_pipeline import tagging_dataset
+
+        def drop_singletons(x, y):
+            x = dict(x)
+            x["words"] = self.encoder.drop_singletons(
+                x["words"], self.config.unk_rate)
+            return x, y
+
+        return tagging_dataset(
+            [ex["tokens"] for ex in examples], self._encode, batch_size,
+            training, tag_ids=self.tag_ids(examples) if with_targets else None,
+            targets=lambda y: tagger_targets(self.config.head, y), seed=seed,
+            augment=drop_singletons if self.config.unk_rate > 0 else None,
+            bucket=self.config.bucket)
+
+    # ---------------------------------------------------------- results
+    def predict_tags(self, model, token_lists, batch_size=64):
+        """Tag names (training scheme) for lists of tokens, in order."""
+        from kerasnlp_seq.tagging_pipeline import predict_tag_ids
+
+        token_lists = [list(t) for t in token_lists]
+        if not token_lists:
+            return []
+        ds = self.dataset([{"tokens": t} for t in token_lists], batch_size,
+                          training=False, with_targets=False)
+        rows = predict_tag_ids(model, ds, self.__dict__.setdefault(
+            "_functions", {}))
+        return [[self.tags[i] for i in row[:len(tokens)]]
+                for row, tokens in zip(rows, token_lists)]
+
+    def evaluate(self, model, examples, run_dir=None):
+        """Entity P/R/F1 (conlleval) in the gold data's own scheme, or token
+        accuracy for tags without entities."""
+        from kerasnlp_seq.tagged_data import resolve_scheme
+        from kerasnlp_seq.tagging import convert_tags, entity_scores
+
+        predicted = self.predict_tags(model, [ex["tokens"] for ex in examples])
+        gold = [ex["tags"] for ex in examples]
+        tokens = sum(len(g) for g in gold)
+        if self.scheme == "none":
+            correct = sum(a == b for g, p in zip(gold, predicted)
+                          for a, b in zip(g, p))
+            return {"accuracy": correct / max(tokens, 1),
+                    "sentences": len(gold), "tokens": tokens}
+        # The gold data may be in another scheme than the training data.
+        scheme = resolve_scheme(examples, self.config.scheme)
+        if scheme == "none":
+            raise DataError(
+                f"tags of scheme {self.scheme!r} expected (as in training), "
+                f"found tags like {gold[0][:3]!r}.",
+                examples[0].get("_source"))
+        if self.train_scheme != scheme:
+            predicted = [convert_tags(p, self.train_scheme, scheme)
+                         for p in predicted]
+        scores = entity_scores(gold, predicted, scheme)
+        scores.pop("per_type")
+        scores.update(sentences=len(gold), tokens=tokens)
+        return scores
+
+    def predict(self, model, inputs):
+        from kerasnlp_seq.tagged_data import entity_spans
+        from kerasnlp_seq.tokenize import tokenize_with_offsets
+
+        inputs = list(inputs)
+        tokenized = tokenize_with_offsets(inputs)
+        tags = self.predict_tags(model, [tokens for tokens, _ in tokenized])
+        answers = []
+        for text, (tokens, offsets), row in zip(inputs, tokenized, tags):
+            entities = ([] if self.scheme == "none" else
+                        entity_spans(text, offsets, row, self.train_scheme))
+            answers.append({"tokens": tokens, "tags": row,
+                            "entities": entities})
+        return answers
+
+    def format_prediction(self, raw, answer):
+        tagged = " ".join(f"{t}/{g}" for t, g in zip(answer["tokens"],
+                                                      answer["tags"]))
+        spans = " ".join(f"[{e['type']} {e['text']!r} {e['start']}:{e['end']}]"
+                         for e in answer["entities"])
+        return f"{tagged}\t{spans}" if spans else tagged
+
+    def export(self, model, path):
+        from kerasnlp_seq.tagger import export_tagger
+        from kerasnlp_seq.tokenize import tokenize
+
+        export_tagger(model, tokenize, self._encode,
+                      self.encoder.lookup_tables, self.tags, path)

@@ -1,0 +1,108 @@
+"""Pretrained word vectors: formats, lower-case fallback, coverage, bad files."""
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from kerasnlp_seq.embeddings import (embedding_matrix, format_coverage,
+                                     read_vectors)
+from kerasnlp_seq.errors import DataError
+
+GLOVE = "the 0.1 0.2 0.3\nparis 1 2 3\n. . . 4 5 6\nParis 7 8 9\n"
+
+
+def write(path, text, gz=False):
+    opener = gzip.open if gz else open
+    with opener(path, "wt", encoding="utf-8") as f:
+        f.write(text)
+    return str(path)
+
+
+def test_glove_word2vec_and_gzip_read_the_same(tmp_path):
+    glove = write(tmp_path / "v.txt", GLOVE)
+    w2v = write(tmp_path / "v.w2v.txt", "4 3\n" + GLOVE)
+    gz = write(tmp_path / "v.txt.gz", GLOVE, gz=True)
+    expected, dim = read_vectors(glove)
+    assert dim == 3 and sorted(expected) == [". . .", "Paris", "paris", "the"]
+    np.testing.assert_array_equal(expected["paris"], [1, 2, 3])
+    for path in (w2v, gz):
+        vectors, d = read_vectors(path)
+        assert d == 3 and sorted(vectors) == sorted(expected)
+        for word in expected:
+            np.testing.assert_array_equal(vectors[word], expected[word])
+    only, _ = read_vectors(glove, wanted={"the"})
+    assert list(only) == ["the"]
+
+
+def test_matrix_uses_exact_then_lower_cased_vectors(tmp_path):
+    path = write(tmp_path / "v.txt", GLOVE)
+    words = ["Paris", "The", "zzz", "paris"]
+    matrix, coverage = embedding_matrix(words, path, seed=1)
+    assert matrix.shape == (6, 3) and matrix.dtype == np.float32
+    np.testing.assert_array_equal(matrix[0], 0.0)                 # padding
+    np.testing.assert_array_equal(matrix[2], [7, 8, 9])           # exact
+    np.testing.assert_allclose(matrix[3], [0.1, 0.2, 0.3])        # the
+    np.testing.assert_array_equal(matrix[5], [1, 2, 3])           # exact
+    assert np.all(np.abs(matrix[[1, 4]]) <= np.sqrt(3 / 3))       # random
+    assert (coverage["exact"], coverage["lower"], coverage["missing"],
+            coverage["words"]) == (2, 1, 1, 4)
+    assert "3 of 4 vocabulary words found (75.0%: 2 exact, 1 lower-cased)" \
+        in format_coverage(coverage)
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("a 1 2 3\nb 1 2\n", 2, "inconsistent vector dimension: expected 3 "
+     "values (as on line 1), found 2."),
+    ("a 1 2\nb 1 2 3\n", 2, "inconsistent vector dimension: expected 2 "
+     "values (as on line 1), found 3."),
+    ("2 3\na 1 2 3\nb 1 2\n", 3, "expected 3 values (as on line 1), found 2"),
+    ("a 1 x\n", 1, "found a value that is not a number"),
+    ("lonely\n", 1, "expected a word followed by its vector values"),
+])
+def test_bad_vectors_files_name_file_and_line(tmp_path, text, line, message):
+    path = write(tmp_path / "bad.txt", text)
+    with pytest.raises(DataError) as info:
+        read_vectors(path)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+    assert message in str(info.value)
+
+
+def test_empty_and_missing_files(tmp_path):
+    empty = write(tmp_path / "empty.txt", "")
+    with pytest.raises(DataError, match="no vectors found"):
+        read_vectors(empty)
+    with pytest.raises(DataError, match="file not found"):
+        read_vectors(str(tmp_path / "nope.txt"))
+
+
+def test_tagger_starts_from_the_vectors(tmp_path):
+    from tasks.ner import NERConfig, NERTask
+
+    path = write(tmp_path / "v.txt", GLOVE.replace("paris 1 2 3\n", ""))
+    examples = [{"tokens": ["Paris", "rejects", "the", "plan"],
+                 "tags": ["B-LOC", "O", "O", "O"]}]
+    task = NERTask(NERConfig(embeddings=path, embedding_dim=50, units=4,
+                             char_encoder="none", lowercase=False))
+    task.adapt(examples)
+    assert task.coverage["exact"] == 2 and task.coverage["missing"] == 2
+    model = task.build_model()
+    weights = model.get_layer("word_embedding").get_weights()[0]
+    assert weights.shape == (6, 3)  # the vectors' width wins over 50
+    for word, vector in (("Paris", [7, 8, 9]), ("the", [0.1, 0.2, 0.3])):
+        index = task.encoder.words.tokens.index(word) + 2
+        np.testing.assert_allclose(weights[index], vector)
+    task.save_assets(str(tmp_path))
+    with open(tmp_path / "tags.json") as f:
+        assert json.load(f)["embeddings"]["exact"] == 2
+
+
+def test_cli_bad_vectors_file_is_one_line_and_leaves_nothing(
+        cli, helpers, tmp_path):
+    bad = write(tmp_path / "bad.txt", "a 1 2 3\nb 1 2\n")
+    out = tmp_path / "run"
+    result = cli("train", "ner", "--embeddings", bad, "--output", out)
+    helpers.assert_one_line_error(result, f"{bad}:2: inconsistent vector "
+                                  "dimension")
+    assert not out.exists()
