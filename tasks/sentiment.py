@@ -28,7 +28,7 @@ class SentimentTask(TextClassificationTask):
     Config = SentimentConfig
     # Larger batches amortise the per-step overhead of the recurrent loop on
     # a CPU; early stopping keeps the best of the epochs.
-    train_defaults = {"batch_size": 64, "epochs": 5}
+    train_defaults = {"batch_size": 64, "epochs": 8}
 
     def default_data(self):
         from kerasnlp_seq.samples import sample_path
