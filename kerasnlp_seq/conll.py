@@ -20,6 +20,7 @@ import gzip
 import json
 import os
 
+from kerasnlp_seq import readers
 from kerasnlp_seq.errors import DataError
 
 
@@ -31,23 +32,8 @@ def _open(path, mode, **kwargs):
 
 def _lines(path):
     """Yield `(line_number, text)` of a UTF-8 file, without line endings."""
-    if os.path.isdir(path):
-        raise DataError("expected a file, found a directory.", path)
-    if not os.path.exists(path):
-        raise DataError("file not found.", path)
-    try:
-        with _open(path, "rb") as f:
-            for number, raw in enumerate(f, start=1):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise DataError(
-                        f"not valid UTF-8 (byte {raw[e.start]:#04x} at column "
-                        f"{e.start + 1}); expected a UTF-8 text file.",
-                        path, number) from None
-                yield number, text.rstrip("\r\n")
-    except (OSError, EOFError) as e:  # e.g. a truncated or fake .gz file
-        raise DataError(f"cannot read file ({e}).", path) from None
+    for number, text in readers.open_lines(path):
+        yield number, text.rstrip("\r\n")
 
 
 def _column_index(column, columns, num_fields, path, line, role):
