@@ -100,6 +100,9 @@ class NERTask(Task):
     summary = "tokens -> tags (NER, POS, chunking), many-to-many, CRF"
     Config = NERConfig
     monitor = ("val_tags_f1", "max")
+    # Gradient clipping as in Lample et al. 2016; it steadies the CRF's
+    # per-sentence loss early in training.
+    train_defaults = {"clipnorm": 5.0}
     layer_modules = ("kerasnlp_seq.crf", "kerasnlp_seq.char_features",
                      "kerasnlp_seq.entity_metric", "kerasnlp_seq.tagger")
     input_help = "one raw sentence per line"
