@@ -18,6 +18,20 @@ def data_path(*parts):
         os.environ.get("KERASNLP_SEQ_DATA", DATA), *parts))
 
 
+def parse_overrides(items):
+    """`--set key=value` items -> dict; values parsed as JSON where they can be."""
+    import json
+
+    overrides = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
 def peak_rss_mb():
     """Peak resident memory of this process so far, in MiB (Linux: KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

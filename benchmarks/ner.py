@@ -84,13 +84,8 @@ def main():
     parser.add_argument("--workdir", default="/tmp/ner_benchmark")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    overrides = {"epochs": args.epochs, "patience": args.patience}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+    overrides = {"epochs": args.epochs, "patience": args.patience,
+                 **_results.parse_overrides(args.set)}
     rows = []
     for name in args.only or list(VARIANTS):
         rows.append(run(name, overrides, args.workdir))

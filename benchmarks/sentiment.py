@@ -89,13 +89,7 @@ def main():
                         help="task or train option override, key=json_value")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+    overrides = _results.parse_overrides(args.set)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.only or sorted(DATASETS):
