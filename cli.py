@@ -177,8 +177,11 @@ def evaluate_command(run_dir, data, as_json):
               help="Read inputs from a file, one per line.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]),
               default="text", show_default=True)
+@click.option("--attention-plot", type=click.Path(dir_okay=False),
+              help="Draw the attention of the first input into this PNG "
+              "(tasks with attention: translation, captioning).")
 @_library_errors
-def predict_command(run_dir, inputs, input_file, fmt):
+def predict_command(run_dir, inputs, input_file, fmt, attention_plot):
     """Predict for INPUTS (or --file, or standard input, one per line)."""
     from kerasnlp_seq import runs
 
@@ -189,7 +192,8 @@ def predict_command(run_dir, inputs, input_file, fmt):
     inputs = [i for i in inputs if i.strip()]
     if not inputs:
         raise click.UsageError("no input: give texts, --file, or stdin.")
-    task, answers = runs.predict(run_dir, inputs)
+    task, answers = runs.predict(run_dir, inputs,
+                                 attention_plot=attention_plot)
     if fmt == "json":
         click.echo(json.dumps([{"input": i, **a} for i, a in
                                zip(inputs, answers)], indent=2,
@@ -197,6 +201,8 @@ def predict_command(run_dir, inputs, input_file, fmt):
     else:
         for raw, answer in zip(inputs, answers):
             click.echo(task.format_prediction(raw, answer))
+    if attention_plot:
+        click.echo(f"Attention plot written to {attention_plot}", err=True)
 
 
 @main.command("export")

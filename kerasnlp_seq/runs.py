@@ -281,13 +281,26 @@ def evaluate(run_dir, data):
     return task.evaluate(model, examples)
 
 
-def predict(run_dir, inputs):
-    """Readable answers of a finished run for raw inputs."""
+def predict(run_dir, inputs, attention_plot=None):
+    """Readable answers of a finished run for raw inputs.
+
+    Args:
+        run_dir: str. A finished run directory.
+        inputs: iterable of raw inputs (texts, or image paths).
+        attention_plot: str or None. Also draw the attention of the first
+            input into this PNG file (tasks whose models attend).
+
+    Returns:
+        `(task, answers)`.
+    """
     inputs = list(inputs)
     if not inputs:
         raise RunError("predict: no inputs given.")
     task, model, _ = load_run(run_dir)
-    return task, task.predict(model, inputs)
+    answers = task.predict(model, inputs)
+    if attention_plot:
+        task.plot_attention(model, inputs[0], attention_plot)
+    return task, answers
 
 
 def export(run_dir, output, overwrite=False):

@@ -89,8 +89,14 @@ class Task:
         """`dict(loss=..., metrics=[...])` for `model.compile`."""
         raise NotImplementedError
 
-    def dataset(self, examples, batch_size, training, seed=None):
-        """A `tf.data.Dataset` of `(inputs, targets)` batches."""
+    def dataset(self, examples, batch_size, training, seed=None,
+                batch_tokens=None):
+        """A `tf.data.Dataset` of `(inputs, targets)` batches.
+
+        `batch_tokens`, when set, caps the padded tokens per batch instead of
+        the example count (`kerasnlp_seq.pipeline`); `batch_size` is then
+        only an upper bound on examples per batch.
+        """
         raise NotImplementedError
 
     def load_model(self, path):
@@ -114,6 +120,12 @@ class Task:
     def predict(self, model, inputs):
         """Readable answers (JSON-ready dicts) for raw inputs."""
         raise NotImplementedError
+
+    def plot_attention(self, model, raw, path):
+        """Draw the attention weights of one input into a PNG at `path`."""
+        from kerasnlp_seq.errors import RunError
+
+        raise RunError(f"task {self.name!r} has no attention to plot.")
 
     def format_prediction(self, raw, answer):
         """One human-readable line for an input and its answer."""
