@@ -17,8 +17,10 @@ Bahdanau's `v . tanh(W1 q + W2 k)` with its own `units`), both need a 3-D
 query and a `[query_mask, value_mask]` list, and a fully masked row gets
 uniform weights. The masked softmax here is the same few lines they use.
 
-The layers attach no Keras mask to their outputs; concatenating `context`
-with the decoder outputs keeps the decoder's mask for the loss.
+`context` carries the query's Keras mask (the target's padding, when the
+query is a teacher-forced decoder sequence) and `weights` none, so merging
+`context` with the decoder outputs (`Concatenate` ORs masks where one is
+missing) keeps the target mask for the loss.
 """
 
 import keras
@@ -79,7 +81,13 @@ class _BaseAttention(keras.layers.Layer):
         return context, weights
 
     def compute_mask(self, query, previous_mask=None):
-        return None
+        # `previous_mask` is the values mask (the `mask=` argument). The
+        # context belongs to the query's positions, so it carries the
+        # query's mask (e.g. target padding): merged with the decoder
+        # outputs (`Concatenate`, `Add`), the target mask survives to the
+        # logits and the loss. The weights carry none.
+        query_mask = getattr(query, "_keras_mask", None)
+        return [query_mask, None]
 
     def compute_output_shape(self, query_shape, values_shape):
         context = (*query_shape[:-1], values_shape[-1])

@@ -1,0 +1,282 @@
+"""A recurrent decoder with optional attention: teacher forcing and generation.
+
+`RecurrentDecoder` is what translation (encoder-decoder) and captioning
+(one-to-many) share. It owns its layers and applies them two ways:
+
+- called in the functional API on a whole target prefix (teacher forcing):
+  `logits, weights = decoder(target_in, initial_state, memory, memory_mask)`;
+- one token at a time inside `kerasnlp_seq.decoding` (greedy or beam search,
+  a `tf.while_loop`), through `decoder.generate(...)`. Both paths run the
+  same layers on the same weights, so a trained model decodes exactly what
+  it was trained to predict (tested: step-by-step logits equal the
+  teacher-forced ones).
+
+The recurrent layers come from the shared builder, one `build_recurrent()`
+stack of one layer per decoder layer so every layer's final states are
+available to carry from step to step. Attention follows Luong et al. (2015)'s
+output layer: the top recurrent output `h_t` is the query, the context `c_t`
+is attended over `memory` (encoder outputs, or a flattened image feature map),
+and `tanh(W [h_t; c_t])` feeds the softmax. The logits carry the target's Keras
+mask, so a Keras loss ignores padded positions. The scores are either Luong's
+`general` or Bahdanau's additive form (`attention="luong" | "bahdanau"`).
+Computing attention after the recurrent layers (no input feeding) keeps
+teacher forcing one parallel pass over the target; it is the arrangement of
+TensorFlow's NMT tutorial and of Luong's global attention without input
+feeding. `attention="none"` is the pure context-vector model: the decoder
+sees the source only through its initial state.
+
+Every layer has a fixed name under the decoder's `name`, so after
+`keras.saving.load_model` the decoder is rebuilt around the loaded layers
+with `RecurrentDecoder.from_model`.
+"""
+
+from kerasnlp_seq.builder import build_recurrent
+from kerasnlp_seq.lazy import keras
+
+ATTENTION_TYPES = ("none", "luong", "bahdanau")
+PAD_ID = 0
+
+
+class RecurrentDecoder:
+    """An embedding, a recurrent stack, optional attention and a softmax layer.
+
+    Args:
+        vocab_size: int. Target vocabulary size (id 0 is padding).
+        embedding_dim: int. Width of the target token embeddings.
+        cell: str. `"simple_rnn"`, `"lstm"` or `"gru"`.
+        units: int. Units of every decoder layer; initial states must have
+            this width.
+        num_layers: int. Number of stacked recurrent layers.
+        attention: str. `"none"`, `"luong"` (general score) or `"bahdanau"`.
+        attention_units: int or None. Bahdanau's scoring width (default
+            `units`).
+        dropout: float in [0, 1). Dropout on the embeddings, between layers
+            and before the output layer.
+        name: str. Prefix of every layer name.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> decoder = RecurrentDecoder(vocab_size=20, embedding_dim=8, units=16,
+    ...                            attention="luong")
+    >>> memory = keras.Input((None, 12))
+    >>> target_in = keras.Input((None,), dtype="int32")
+    >>> h = keras.layers.Dense(16)(keras.layers.GlobalAveragePooling1D()(memory))
+    >>> logits, weights = decoder(target_in, [h], memory=memory)
+    >>> model = keras.Model([memory, target_in], logits)
+    >>> ids, lengths, _ = decoder.generate([np.zeros((2, 16), "float32")],
+    ...     memory=np.zeros((2, 5, 12), "float32"), start_id=1, end_id=2,
+    ...     max_length=6, method="beam", beam_width=3)
+    >>> tuple(ids.shape)
+    (2, 6)
+    """
+
+    def __init__(self, vocab_size, embedding_dim=256, cell="gru", units=256,
+                 num_layers=1, attention="none", attention_units=None,
+                 dropout=0.0, name="decoder"):
+        if attention not in ATTENTION_TYPES:
+            raise ValueError(
+                "Unknown `attention` for `RecurrentDecoder`. Expected one of "
+                f"{list(ATTENTION_TYPES)}. Received: attention={attention!r}")
+        for arg, value in (("vocab_size", vocab_size),
+                           ("embedding_dim", embedding_dim)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"`{arg}` for `RecurrentDecoder` must be a positive int. "
+                    f"Received: {arg}={value!r}")
+        self.vocab_size = vocab_size
+        self.attention_type = attention
+        self.name = name
+        self.stacks = [
+            build_recurrent(cell=cell, units=units, num_layers=1,
+                            return_sequences=True, return_state=True,
+                            name=f"{name}_rnn{i + 1}")
+            for i in range(num_layers)]
+        self.num_states = self.stacks[0].num_states
+        self.units = units
+        self.embedding = keras.layers.Embedding(
+            vocab_size, embedding_dim, mask_zero=True, name=f"{name}_embedding")
+        self.dropout = keras.layers.Dropout(dropout, name=f"{name}_dropout")
+        self.attention = None
+        if attention != "none":
+            from kerasnlp_seq.attention import BahdanauAttention
+            from kerasnlp_seq.attention import LuongAttention
+
+            self.attention = (
+                LuongAttention(score="general", name=f"{name}_attention")
+                if attention == "luong" else
+                BahdanauAttention(attention_units or units,
+                                  name=f"{name}_attention"))
+            self.concat = keras.layers.Concatenate(name=f"{name}_concat")
+            self.attention_output = keras.layers.Dense(
+                units, activation="tanh", use_bias=False,
+                name=f"{name}_attention_output")
+        # float32 logits whatever the global dtype policy (mixed precision).
+        self.output = keras.layers.Dense(vocab_size, dtype="float32",
+                                         name=f"{name}_logits")
+
+    @classmethod
+    def from_model(cls, model, vocab_size, **kwargs):
+        """The decoder of a built or reloaded `model`, sharing its layers.
+
+        Args:
+            model: a `keras.Model` that contains a decoder's layers.
+            vocab_size: int. As given when the model was built.
+            **kwargs: the other constructor arguments, as when built.
+        """
+        decoder = cls(vocab_size, **kwargs)
+        get = model.get_layer
+        decoder.embedding = get(decoder.embedding.name)
+        decoder.output = get(decoder.output.name)
+        for stack in decoder.stacks:
+            stack.layers[0] = get(stack.layers[0].name)
+        if decoder.attention is not None:
+            decoder.attention = get(decoder.attention.name)
+            decoder.attention_output = get(decoder.attention_output.name)
+        return decoder
+
+    # ------------------------------------------------------------ training
+    def _per_layer(self, initial_state):
+        """One state list per layer from one list or per-layer lists."""
+        if initial_state is None:
+            raise ValueError("`RecurrentDecoder` needs an `initial_state`.")
+        states = list(initial_state)
+        if all(isinstance(s, (list, tuple)) for s in states):
+            if len(states) != len(self.stacks):
+                raise ValueError(
+                    f"`initial_state` has {len(states)} per-layer state "
+                    f"lists; the decoder has {len(self.stacks)} layers.")
+            states = [list(s) for s in states]
+        else:
+            states = [states] * len(self.stacks)
+        for s in states:
+            if len(s) != self.num_states:
+                raise ValueError(
+                    f"Each decoder layer takes {self.num_states} state "
+                    f"tensor(s) of width {self.units}. Received: {len(s)}")
+        return states
+
+    def _check_memory(self, memory):
+        if self.attention is not None and memory is None:
+            raise ValueError(
+                f"`RecurrentDecoder(attention={self.attention_type!r})` "
+                "needs `memory` (the sequence to attend over).")
+
+    def _head(self, x, memory, memory_mask, training):
+        """Attention (if any) and the output layer over decoder outputs."""
+        weights = None
+        if self.attention is not None:
+            context, weights = self.attention(x, memory, mask=memory_mask)
+            x = self.attention_output(self.concat([x, context]))
+        x = self.dropout(x, training=training)
+        return self.output(x), weights
+
+    def __call__(self, target_in, initial_state, memory=None,
+                 memory_mask=None, training=None):
+        """Teacher-forced logits for every position of `target_in`.
+
+        Args:
+            target_in: int tensor `(batch, t)`: the start token and the
+                target without its last token; 0 is padding (masked).
+            initial_state: one state list (`[h]`, or `[h, c]` for LSTM) for
+                every layer, or one list per layer.
+            memory: `(batch, tv, dim)` tensor to attend over, or None.
+            memory_mask: bool `(batch, tv)` marking real memory positions;
+                None: the Keras mask `memory` carries (e.g. encoder outputs
+                over an `Embedding(mask_zero=True)`), if any.
+            training: bool or None.
+
+        Returns:
+            `(logits, weights)`: float32 `(batch, t, vocab_size)` carrying
+            the target's mask, and attention `(batch, t, tv)` or None.
+        """
+        self._check_memory(memory)
+        if memory is not None and memory_mask is None:
+            memory_mask = getattr(memory, "_keras_mask", None)
+        states = self._per_layer(initial_state)
+        x = self.dropout(self.embedding(target_in), training=training)
+        for i, stack in enumerate(self.stacks):
+            if i > 0:
+                x = self.dropout(x, training=training)
+            x = stack(x, initial_state=states[i], training=training)[0]
+        return self._head(x, memory, memory_mask, training)
+
+    # ---------------------------------------------------------- generation
+    def step(self, token_ids, state, static=None):
+        """One decoding step: `(log_probs, new_state[, weights])`.
+
+        The signature of `kerasnlp_seq.decoding`'s `step_fn`: `token_ids`
+        is `(n,)`, `state` one state list per layer, `static` a dict with
+        `memory` and `mask` when the decoder attends. Padding (id 0) is
+        never generated: it gets probability 0.
+        """
+        import tensorflow as tf
+
+        x = self.embedding(token_ids[:, None])
+        new_state = []
+        for layer_states, stack in zip(state, self.stacks):
+            out = stack.layers[0](x, initial_state=list(layer_states),
+                                  training=False)
+            x = out[0]
+            new_state.append(list(out[1:]))
+        memory = None if static is None else static["memory"]
+        mask = None if static is None else static["mask"]
+        logits, weights = self._head(x, memory, mask, False)
+        logits = tf.cast(logits[:, 0, :], tf.float32)
+        logits += tf.one_hot(PAD_ID, self.vocab_size, on_value=-1e9)
+        log_probs = tf.nn.log_softmax(logits)
+        if weights is None:
+            return log_probs, new_state
+        return log_probs, new_state, weights[:, 0, :]
+
+    def generate(self, initial_state, memory=None, memory_mask=None,
+                 start_id=1, end_id=2, max_length=50, method="greedy",
+                 beam_width=4, length_penalty=0.6):
+        """Decode in the TF graph by greedy or beam search.
+
+        Args:
+            initial_state: as for calling the decoder (concrete tensors).
+            memory: `(batch, tv, dim)` or None.
+            memory_mask: bool `(batch, tv)` or None (all positions real).
+            start_id: int. The token fed first.
+            end_id: int. The token that ends a sequence.
+            max_length: int. The most tokens to generate.
+            method: str. `"greedy"` or `"beam"`.
+            beam_width: int. Beam size (`"beam"` only).
+            length_penalty: float. GNMT alpha (`"beam"` only).
+
+        Returns:
+            `(ids, lengths, weights)`: int32 `(batch, max_length)` token ids
+            (end token included, then 0), int32 `(batch,)` lengths, and the
+            attention `(batch, max_length, tv)` for greedy decoding with
+            attention, else None.
+        """
+        import tensorflow as tf
+
+        from kerasnlp_seq import decoding
+
+        if method not in ("greedy", "beam"):
+            raise ValueError(
+                "Unknown decoding `method`. Expected one of ['beam', "
+                f"'greedy']. Received: method={method!r}")
+        self._check_memory(memory)
+        states = [[tf.convert_to_tensor(s) for s in layer]
+                  for layer in self._per_layer(initial_state)]
+        batch_size = tf.shape(states[0][0])[0]
+        static = None
+        if self.attention is not None:
+            memory = tf.convert_to_tensor(memory)
+            if memory_mask is None:
+                memory_mask = tf.ones(tf.shape(memory)[:2], tf.bool)
+            static = {"memory": memory,
+                      "mask": tf.cast(memory_mask, tf.bool)}
+        if method == "greedy":
+            out = decoding.greedy_decode(
+                self.step, states, batch_size, start_id, end_id, max_length,
+                static=static)
+            return out if len(out) == 3 else (out[0], out[1], None)
+        ids, lengths, _ = decoding.beam_search(
+            self.step, states, batch_size, start_id, end_id, max_length,
+            beam_width=beam_width, length_penalty=length_penalty,
+            static=static)
+        return ids, lengths, None
