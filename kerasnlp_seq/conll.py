@@ -114,18 +114,23 @@ def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None):
     return sentences
 
 
-def read_tagged_jsonl(path):
+def read_tagged_jsonl(path, token_key="tokens", tag_key="tags"):
     """Read JSON lines of `{"tokens": [...], "tags": [...]}` into sentences.
 
-    Blank lines and sentences with no tokens are skipped.
+    Blank lines and sentences with no tokens are skipped. Other keys may
+    hold other token-level columns (`{"tokens", "ner", "pos"}`): pick them
+    with `token_key` / `tag_key`.
 
     Args:
         path: str or path-like. The file; a `.gz` suffix reads it gzipped.
+        token_key: str. The key of the token list.
+        tag_key: str. The key of the tag list (one tag per token).
 
     Returns:
         A list of `{"tokens": [str], "tags": [str]}` dicts.
     """
     sentences = []
+    keys = (token_key, tag_key)
     for number, text in _lines(path):
         if not text.strip():
             continue
@@ -136,23 +141,24 @@ def read_tagged_jsonl(path):
                             path, number) from None
         if not isinstance(record, dict):
             raise DataError(
-                "expected a JSON object with 'tokens' and 'tags', found "
-                f"{type(record).__name__}.", path, number)
-        for key in ("tokens", "tags"):
+                f"expected a JSON object with {token_key!r} and {tag_key!r}, "
+                f"found {type(record).__name__}.", path, number)
+        for key in keys:
             if key not in record:
                 raise DataError(
-                    f"missing key {key!r}; expected an object with 'tokens' "
-                    f"and 'tags'. Found keys: {sorted(record)}.", path, number)
+                    f"missing key {key!r}; expected an object with "
+                    f"{token_key!r} and {tag_key!r}. Found keys: "
+                    f"{sorted(record)}.", path, number)
             value = record[key]
             if not isinstance(value, list) or not all(
                     isinstance(v, str) for v in value):
                 raise DataError(f"{key!r} must be a list of strings.",
                                 path, number)
-        toks, tags = record["tokens"], record["tags"]
+        toks, tags = record[token_key], record[tag_key]
         if len(toks) != len(tags):
             raise DataError(
-                f"{len(toks)} tokens but {len(tags)} tags; expected one tag "
-                "per token.", path, number)
+                f"{len(toks)} tokens but {len(tags)} {tag_key!r}; expected "
+                "one tag per token.", path, number)
         if toks:
             sentences.append({"tokens": toks, "tags": tags})
     if not sentences:

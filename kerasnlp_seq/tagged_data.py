@@ -48,9 +48,11 @@ def read_tagged(spec, role="train", format=None, token_column=0,
             line), or `tfds:NAME[?split=S]`; gzip by a `.gz` suffix.
         role: str. `train`, `valid` or `eval` (picks TFDS splits).
         format: str or None. `"conll"` or `"jsonl"`; None: from the name.
-        token_column: int or str. CoNLL token column (index or name).
+        token_column: int or str. CoNLL token column (index or name); for
+            JSON lines, a name is the key of the tokens (default `tokens`).
         tag_column: int or str. CoNLL tag column (index, `-1` the last, or a
-            name from `columns`); for TFDS, the tag feature (`ner`, `pos`).
+            name from `columns`); for JSON lines, a name is the key of the
+            tags (default `tags`); for TFDS, the tag feature (`ner`, `pos`).
         columns: list of str or None. Names of the CoNLL columns.
         tfds_data_dir: str or None. TFDS data directory.
 
@@ -73,7 +75,12 @@ def read_tagged(spec, role="train", format=None, token_column=0,
             raise DataError(f"unknown format. Expected one of {list(FORMATS)}."
                             f" Received: format={fmt!r}", spec)
         if fmt == "jsonl":
-            sentences = conll.read_tagged_jsonl(spec)
+            # Columns are keys here: a name picks one, an index keeps the
+            # default "tokens" / "tags".
+            token, tag = _column(token_column), _column(tag_column)
+            sentences = conll.read_tagged_jsonl(
+                spec, token_key=token if isinstance(token, str) else "tokens",
+                tag_key=tag if isinstance(tag, str) else "tags")
         else:
             token, tag = _column(token_column), _column(tag_column)
             names = None

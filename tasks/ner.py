@@ -36,10 +36,12 @@ class NERConfig:
     format: typing.Optional[str] = choice(
         None, [None, "conll", "jsonl"],
         "File format (default: jsonl for .jsonl/.json files, else conll).")
-    token_column: str = option("0", "CoNLL token column (index or name).")
+    token_column: str = option(
+        "0", "CoNLL token column (index or name); a JSON key for JSON lines.")
     tag_column: str = option(
         "-1", "Tag column: index (-1 = last) or a name from --columns "
-        "(ner, pos, chunk); a TFDS feature for tfds: data.")
+        "(ner, pos, chunk); a JSON key (default tags) for JSON lines; a "
+        "TFDS feature for tfds: data.")
     columns: str = option("token,pos,chunk,ner",
                           "Names of the CoNLL columns, for names above.")
     scheme: str = choice("auto", ["auto", "iob1", "iob2", "bioes", "none"],

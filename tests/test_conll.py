@@ -136,13 +136,28 @@ def test_read_tagged_jsonl(tmp_path):
     ('{"tokens": ["a"]}', "missing key 'tags'; expected an object with 'tokens' "
                           "and 'tags'. Found keys: ['tokens']."),
     ('{"tokens": "a b", "tags": ["O"]}', "'tokens' must be a list of strings."),
-    ('{"tokens": ["a", "b"], "tags": ["O"]}', "2 tokens but 1 tags; expected one "
-                                              "tag per token."),
+    ('{"tokens": ["a", "b"], "tags": ["O"]}', "2 tokens but 1 'tags'; expected "
+                                              "one tag per token."),
 ])
 def test_jsonl_errors_name_file_and_line(tmp_path, line, message):
     path = _write(tmp_path, '{"tokens": ["x"], "tags": ["O"]}\n' + line + "\n")
     with pytest.raises(DataError, match=_error(path, 2, message)):
         read_tagged_jsonl(path)
+
+
+def test_jsonl_tag_column_picks_a_key(tmp_path):
+    from kerasnlp_seq.tagged_data import read_tagged
+
+    record = {"words": ["EU", "rejects"], "ner": ["B-ORG", "O"],
+              "pos": ["NNP", "VBZ"]}
+    path = _write(tmp_path, json.dumps(record) + "\n", name="multi.jsonl")
+    pos = read_tagged(str(path), token_column="words", tag_column="pos")
+    assert [(s["tokens"], s["tags"]) for s in pos] == [
+        (["EU", "rejects"], ["NNP", "VBZ"])]
+    ner = read_tagged(str(path), token_column="words", tag_column="ner")
+    assert ner[0]["tags"] == ["B-ORG", "O"]
+    with pytest.raises(DataError, match=_error(path, 1, "missing key 'chunk'")):
+        read_tagged(str(path), token_column="words", tag_column="chunk")
 
 
 def test_jsonl_empty_file(tmp_path):
