@@ -3,7 +3,9 @@
 `tfds:imdb_reviews`, `tfds:glue/sst2?split=validation`, `tfds:conll2003`.
 Without `?split=`, the split follows the role: `train` for training,
 `validation` for validation (None if the data set has none, so the caller
-holds back a fraction), `test` (else `validation`) for evaluation.
+holds back a fraction), `test` (else `validation`) for evaluation. A test
+split without labels (GLUE's: every class label is -1) gives way to
+`validation` for evaluation.
 
 Downloads go to `data_dir` (TFDS's default, or `$TFDS_DATA_DIR`); a data set
 already prepared there loads offline. Unknown names and failed downloads are
@@ -79,8 +81,9 @@ def load(spec, role, data_dir=None, download=True, limit=None):
             f"unknown TFDS data set {name!r} ({type(e).__name__}: {first}).",
             spec) from None
     info = builder.info
+    available = list(info.splits.keys())
+    chosen_by_role = split is None
     if split is None:
-        available = list(info.splits.keys())
         split = next((s for s in _ROLE_SPLITS[role] if s in available), None)
         if split is None:
             if role == "valid":
@@ -88,6 +91,17 @@ def load(spec, role, data_dir=None, download=True, limit=None):
             raise DataError(
                 f"no split for {role}; available splits: {available} "
                 "(choose one with ?split=).", spec)
+    records = _read_split(builder, split, spec, download, limit)
+    if (chosen_by_role and role == "eval" and split == "test"
+            and "validation" in available and _unlabelled(records, info)):
+        split = "validation"
+        records = _read_split(builder, split, spec, download, limit)
+    return records, info
+
+
+def _read_split(builder, split, spec, download, limit):
+    import tensorflow_datasets as tfds
+
     try:
         if download:
             builder.download_and_prepare()
@@ -103,7 +117,17 @@ def load(spec, role, data_dir=None, download=True, limit=None):
     records = [_python(example) for example in tfds.as_numpy(dataset)]
     if not records:
         raise DataError(f"split {split!r} is empty.", spec)
-    return records, info
+    return records
+
+
+def _unlabelled(records, info):
+    """Whether every top-level class label of `records` is -1 (GLUE test)."""
+    import tensorflow_datasets as tfds
+
+    labels = [k for k, v in info.features.items()
+              if isinstance(v, tfds.features.ClassLabel)]
+    return bool(labels) and all(
+        all(r.get(k) == -1 for r in records) for k in labels)
 
 
 def class_names(info, feature):

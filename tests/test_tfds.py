@@ -128,3 +128,23 @@ def test_glue_sst2_trains_through_runs(mocked, tmp_path):
     # validation split is used whole.
     assert metrics["support"] == NUM_EXAMPLES
     assert os.path.isfile(os.path.join(run, "saved_model", "saved_model.pb"))
+
+
+def test_eval_skips_an_unlabelled_test_split(metadata):
+    """GLUE's test splits carry label -1 everywhere: evaluation falls back
+    to `validation` unless a split is asked for by name."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    def as_dataset(self, split, **kwargs):
+        label = -1 if str(split) == "test" else 1
+        n = 3 if str(split) == "test" else 5
+        return tf.data.Dataset.from_tensor_slices({
+            "idx": tf.range(n), "label": tf.fill([n], label),
+            "sentence": tf.fill([n], f"a {split} sentence")})
+
+    with tfds.testing.mock_data(data_dir=metadata, as_dataset_fn=as_dataset):
+        rows, _ = tfds_data.load("tfds:glue/sst2", "eval")
+        assert len(rows) == 5 and rows[0]["label"] == 1
+        rows, _ = tfds_data.load("tfds:glue/sst2?split=test", "eval")
+        assert [r["label"] for r in rows] == [-1] * 3
