@@ -1,0 +1,150 @@
+"""Image decoding and resizing in TensorFlow ops, for training and serving alike.
+
+Training reads image files once, decodes them with `decode_image` and keeps
+the resized `uint8` pixels in memory; the exported SavedModel runs the very
+same ops on the encoded bytes it receives (`decode_images`), so a served
+model sees exactly the pixels the trained one saw. JPEG, PNG, GIF (first
+frame) and BMP are decoded; grey and RGBA images become RGB. Images are
+resized to a square (squashed, as is usual for captioning) with antialiasing.
+
+`load_images` reads a list of files and returns the pixels of those that
+decode, plus the name and reason of every one that does not, so a reader can
+report and skip missing or corrupt files instead of failing on them.
+"""
+
+import logging
+import os
+
+import numpy as np
+
+log = logging.getLogger("kerasnlp_seq")
+_DECODERS = {}
+
+
+def decode_image(data, size):
+    """Encoded image bytes -> `uint8` tensor `(size, size, 3)`.
+
+    Args:
+        data: scalar string tensor. A JPEG, PNG, GIF or BMP file's bytes.
+        size: int. The side of the square output.
+
+    Example:
+
+    >>> pixels = decode_image(tf.io.read_file("cat.jpg"), 160)
+    """
+    import tensorflow as tf
+
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    return resize_pixels(image, size)
+
+
+def resize_pixels(image, size):
+    """`uint8` pixels `(h, w, 3)` (or a batch) -> `uint8` at `size x size`."""
+    import tensorflow as tf
+
+    image = tf.image.resize(tf.cast(image, tf.float32), [size, size],
+                            method="bilinear", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+
+
+def decode_images(data, size):
+    """A string vector of encoded images -> `uint8` `(batch, size, size, 3)`.
+
+    Used inside the exported SavedModel; every image must decode.
+
+    Args:
+        data: string tensor `(batch,)` of JPEG / PNG (/ GIF / BMP) bytes.
+        size: int. The side of the square output.
+    """
+    import tensorflow as tf
+
+    return tf.map_fn(
+        lambda x: decode_image(x, size), data,
+        fn_output_signature=tf.TensorSpec([size, size, 3], tf.uint8))
+
+
+def _decoder(size):
+    """A compiled `decode_image` for one size (traced once, reused)."""
+    import tensorflow as tf
+
+    if size not in _DECODERS:
+        _DECODERS[size] = tf.function(
+            lambda data: decode_image(data, size),
+            input_signature=[tf.TensorSpec([], tf.string)])
+    return _DECODERS[size]
+
+
+def native_shape(path):
+    """`(height, width)` of an image file, as stored."""
+    import tensorflow as tf
+
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        shape = tf.io.extract_jpeg_shape(data) if data[:2] == b"\xff\xd8" \
+            else tf.shape(tf.io.decode_image(data, channels=3,
+                                             expand_animations=False))
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
+        raise ValueError("not a decodable image") from None
+    return int(shape[0]), int(shape[1])
+
+
+def read_image(path, size):
+    """Decode one image file to `uint8` `(size, size, 3)`.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: the bytes are no decodable image (message says why).
+    """
+    import tensorflow as tf
+
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data:
+        raise ValueError("empty file")
+    try:
+        return _decoder(size)(tf.constant(data)).numpy()
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
+        message = str(e.message if hasattr(e, "message") else e)
+        raise ValueError(
+            "not a decodable JPEG/PNG/GIF/BMP image ("
+            + message.strip().splitlines()[0][:120] + ")") from None
+
+
+def load_images(paths, size, echo=None):
+    """Decode image files into one array, skipping the ones that fail.
+
+    Args:
+        paths: list of str. Image files.
+        size: int. The side of the square output.
+        echo: callable or None. Called with one line per failed file.
+
+    Returns:
+        `(pixels, kept, failures)`: `uint8` `(len(kept), size, size, 3)`, the
+        indices into `paths` that decoded, and `(path, reason)` pairs.
+    """
+    pixels = np.zeros((len(paths), size, size, 3), np.uint8)
+    kept, failures = [], []
+    for i, path in enumerate(paths):
+        try:
+            pixels[len(kept)] = read_image(path, size)
+        except FileNotFoundError:
+            failures.append((path, "file not found"))
+        except (OSError, ValueError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror \
+                else str(e)
+            failures.append((path, reason))
+        else:
+            kept.append(i)
+            continue
+        message = f"{failures[-1][0]}: skipped image ({failures[-1][1]})."
+        log.warning(message)
+        if echo is not None:
+            echo(message)
+    return pixels[:len(kept)], kept, failures
+
+
+def resolve(path, root):
+    """An image path as written in a data file, made absolute from `root`."""
+    path = os.path.expanduser(str(path))
+    return path if os.path.isabs(path) else os.path.join(root, path)

@@ -1,0 +1,212 @@
+"""The captioning task: learns the bundled sample, CLI, SavedModel, bad inputs.
+
+One small model is trained once per module on the bundled sample (shapes,
+colours, positions) through the command line; the tests then check that it
+captions the images correctly, that `evaluate`, `predict` (with an
+attention plot) and `export` work from the command line, and that the
+SavedModel, loaded in a fresh process importing only TensorFlow, captions
+JPEG and PNG bytes exactly as the run does in process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kerasnlp_seq.errors import ConfigError, RunError
+from kerasnlp_seq.samples import sample_path
+
+SMALL = ["--cnn-filters", "16,32,64,128", "--units", "128",
+         "--embedding-dim", "64", "--epochs", "16", "--patience", "16",
+         "--learning-rate", "0.002", "--quiet"]
+SAMPLE = sample_path(os.path.join("captions", "captions.tsv"))
+FOLDER = os.path.dirname(SAMPLE)
+
+
+def _references():
+    refs = {}
+    for line in open(SAMPLE, encoding="utf-8").read().splitlines()[1:]:
+        name, caption = line.split("\t")
+        refs.setdefault(os.path.join(FOLDER, name), []).append(caption)
+    return refs
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    run_dir = str(tmp_path_factory.mktemp("captioning") / "run")
+    result = CliRunner().invoke(main, ["train", "captioning", "--output",
+                                       run_dir] + SMALL)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "259 training and 29 validation examples" in result.output
+    return run_dir
+
+
+def test_learns_to_caption_the_sample(sample_run):
+    from kerasnlp_seq import runs
+
+    metrics = json.load(open(os.path.join(sample_run, "metrics.json")))
+    assert metrics["images"] == 29  # held-out validation images
+    assert metrics["bleu4"] > 0.9, metrics
+    assert metrics["cider"] > 7.0, metrics
+    task, model, _ = runs.load_run(sample_run)
+    refs = _references()
+    examples = task.read(SAMPLE, "eval")
+    captions = task.generator(model).captions(
+        np.stack([ex["pixels"] for ex in examples]))
+    correct = [c in refs[ex["image"]] for c, ex in zip(captions, examples)]
+    assert np.mean(correct) >= 0.9, list(zip(captions, examples))[:5]
+    assert os.path.exists(os.path.join(sample_run, "captions.tsv"))
+
+
+def test_cli_evaluate_predict_and_attention_plot(sample_run, cli, tmp_path):
+    from PIL import Image
+
+    result = cli("evaluate", sample_run, "--data", SAMPLE, "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output[result.output.index("{"):])
+    assert set(scores) == {"bleu1", "bleu2", "bleu3", "bleu4", "cider",
+                           "images"}
+    assert scores["images"] == 288 and scores["bleu1"] > 0.9
+    refs = _references()
+    images = [os.path.join(FOLDER, n) for n in (
+        "circle_red_left_0.png", "triangle_blue_bottom_3.png")]
+    plot = str(tmp_path / "attention.png")
+    result = cli("predict", sample_run, *images, "--attention-plot", plot)
+    assert result.exit_code == 0, result.output
+    lines = [l for l in result.output.splitlines() if "\t" in l]
+    assert [l.split("\t")[1] for l in lines] == images
+    assert [l.split("\t")[0] in refs[p] for l, p in zip(lines, images)] == [
+        True, True]
+    assert f"Attention plot written to {plot}" in result.output
+    with Image.open(plot) as drawn:
+        assert drawn.format == "PNG" and drawn.size[0] > 300
+
+
+SERVE = r"""
+import json, sys
+import tensorflow as tf
+
+loaded = tf.saved_model.load(sys.argv[1])
+serve = loaded.signatures["serving_default"]
+data = [open(p, "rb").read() for p in sys.argv[2:]]
+out = serve(image=tf.constant(data))
+assert not [m for m in sys.modules if m.split(".")[0] in (
+    "kerasnlp_seq", "tasks", "cli")], "project modules imported"
+print("RESULT " + json.dumps({
+    "outputs": sorted(out),
+    "caption": [s.decode("utf-8") for s in out["caption"].numpy()]}))
+"""
+
+
+def test_saved_model_in_fresh_process_matches_predict(sample_run, cli,
+                                                      tmp_path):
+    from PIL import Image
+
+    from kerasnlp_seq import runs
+
+    exported = str(tmp_path / "serving")
+    result = cli("export", sample_run, "--output", exported)
+    assert result.exit_code == 0, result.output
+    png = os.path.join(FOLDER, "square_green_top_2.png")
+    jpeg = str(tmp_path / "yellow.jpg")
+    Image.open(os.path.join(FOLDER, "circle_yellow_right_1.png")).save(
+        jpeg, quality=95)
+    inputs = [png, jpeg, os.path.join(FOLDER, "triangle_red_bottom_4.png")]
+    script = tmp_path / "serve.py"
+    script.write_text(SERVE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, str(script), exported] + inputs,
+                          cwd=str(tmp_path), env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    served = json.loads(line[0][len("RESULT "):])
+    _, answers = runs.predict(sample_run, inputs)
+    assert served["outputs"] == ["caption"]
+    assert served["caption"] == [a["caption"] for a in answers]
+    assert served["caption"][1].endswith("yellow circle on the right")
+
+
+def test_bad_inputs_are_one_line_errors(sample_run, cli, tmp_path, helpers):
+    missing = str(tmp_path / "missing.png")
+    helpers.assert_one_line_error(cli("predict", sample_run, missing),
+                                  f"{missing}: image file not found.")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    helpers.assert_one_line_error(
+        cli("predict", sample_run, str(text)),
+        f"{text}: cannot read image (not a decodable JPEG/PNG")
+    helpers.assert_one_line_error(
+        cli("train", "captioning", "--encoder-weights", "w.h5", "--output",
+            str(tmp_path / "r1")),
+        "`encoder_weights` needs a backbone")
+    helpers.assert_one_line_error(
+        cli("train", "captioning", "--image-size", "8", "--output",
+            str(tmp_path / "r2")), "`image_size` of CaptioningConfig must "
+                                   "be in [32, 1024]. Received: image_size=8")
+    data = tmp_path / "gone.tsv"
+    data.write_text("image\tcaption\na.png\ta cat\nb.png\ta dog\n")
+    result = cli("train", "captioning", "--data", str(data), "--output",
+                 str(tmp_path / "r3"))
+    helpers.assert_one_line_error(result, "none of the 2 images could be "
+                                          "read")
+    assert f"{tmp_path / 'a.png'}: skipped image (file not found)." in \
+        result.output
+    assert not os.path.exists(tmp_path / "r3")
+
+
+def test_config_validation():
+    from tasks.captioning import CaptioningConfig
+
+    with pytest.raises(ConfigError, match="`cnn_filters` must be comma-"
+                                          "separated positive ints"):
+        CaptioningConfig(cnn_filters="16,x")
+    with pytest.raises(ConfigError, match=r"Unknown `attention` .* "
+                                          "Received: attention='soft'"):
+        CaptioningConfig(attention="soft")
+    assert CaptioningConfig(encoder="mobilenet_v2").frozen
+    assert not CaptioningConfig().frozen
+
+
+def test_batches_hold_images_with_all_their_captions_and_show_and_tell(
+        tmp_path):
+    from tasks.captioning import CaptioningConfig, CaptioningTask
+
+    task = CaptioningTask(CaptioningConfig(
+        attention="none", units=8, embedding_dim=4, min_count=1,
+        cnn_filters="4,8", max_length=4, decode="greedy"))
+    examples = task.read(SAMPLE, "train")[:6]
+    examples[0]["captions"] = ["a red circle on the far left side",
+                               "there is a red circle", "a circle"]
+    task.adapt(examples)
+    (x, y), = task.dataset(examples, 4, training=False).take(1)
+    assert x["image"].shape == (4, 32, 32, 3)
+    assert x["image"].dtype == "uint8"
+    # Three captions for the first image, two for the others (the third is
+    # all padding); cut to max_length 4 words + start / end.
+    assert tuple(x["captions"].shape) == (4, 3, 5)
+    assert tuple(y.shape) == (12, 5)
+    words = task.words
+    first = [words[i] for i in x["captions"][0, 0].numpy()]
+    assert first == ["<start>", "a", "red", "circle", "on"]
+    assert [words[i] for i in y[0].numpy()] == ["a", "red", "circle", "on",
+                                                "<end>"]
+    assert not x["captions"][1, 2].numpy().any() and not y[5].numpy().any()
+    sizes = [b[0]["image"].shape[0] for b in task.dataset(
+        examples, 4, training=True, seed=1, batch_tokens=20)]
+    assert sizes == [1] * 6  # 20 // (3 captions x 5 steps) = 1 image
+    # Show and Tell (no attention) captions too, but has nothing to plot.
+    model = task.build_model()
+    captions = task.generator(model).captions(
+        np.stack([ex["pixels"] for ex in examples]))
+    assert len(captions) == 6 and all(isinstance(c, str) for c in captions)
+    with pytest.raises(RunError, match="this model has no attention"):
+        task.plot_attention(model, examples[1]["image"],
+                            str(tmp_path / "a.png"))
