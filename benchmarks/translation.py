@@ -1,0 +1,200 @@
+"""Translation benchmark: Multi30k en->de and Anki spa->eng (issue 5).
+
+    python benchmarks/translation.py --dataset multi30k --minutes 45
+    python benchmarks/translation.py --dataset anki --minutes 20
+
+Each run trains through `kerasnlp_seq.runs.train`, exactly as
+
+    kerasnlp-seq train translation --data .../multi30k/train \\
+        --valid .../multi30k/val --source en --target de
+
+would (the task's defaults: subword units learned by BPE, 8k per side,
+BiGRU encoder 2x256, GRU decoder 256 with Luong attention, dropout 0.3,
+label smoothing 0.1, batch 64, Adam 1e-3, clipnorm 5), with a wall-clock
+cap on training: `--minutes` stops after the last epoch that fits (the
+projection uses the previous epoch's time), so the best-on-val weights of
+the finished epochs are kept by early stopping's restore, or the last
+epoch's. Multi30k's val (1014 pairs) selects the model (early stopping on
+val loss) and is scored; test2016 is not here and is scored independently:
+`kerasnlp-seq evaluate WORKDIR/multi30k --data .../test2016` with `.en` /
+`.de` files beside it. Anki spa->eng holds back a seeded 2% of spa.txt
+(`TrainConfig.valid_fraction=0.02`, `seed=1337`, the task's
+`split_validation`) as its test set, and reads the file as
+`--source 1 --target 0` (English is the first column).
+
+Scores: sacreBLEU BLEU and chrF on detokenized, cased output, and
+`bleu_tok_lc` (13a-tokenized, lower-cased BLEU, the Multi30k literature's
+number), for greedy and for beam search (width 5, length penalty 0.6),
+with decoding speed, training minutes, target tokens/s and peak RSS.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
+
+DATASETS = {
+    "multi30k": dict(data=("multi30k", "train"), valid=("multi30k", "val"),
+                     overrides={"source": "en", "target": "de"}),
+    "anki": dict(data=("anki_spa_eng", "spa.txt"), valid=None,
+                 overrides={"source": "1", "target": "0",
+                            "valid_fraction": 0.02}),
+}
+
+
+def time_limit_callback(minutes):
+    """A Keras callback that ends training before `minutes` run out."""
+    import keras
+
+    class TimeLimit(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+            self.epoch_start = self.start
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.perf_counter()
+            if now + (now - self.epoch_start) > self.start + 60 * minutes:
+                print(f"time limit: stopping after epoch {epoch + 1} "
+                      f"({(now - self.start) / 60:.1f} min)", flush=True)
+                self.model.stop_training = True
+
+    return TimeLimit()
+
+
+def with_time_limit(minutes):
+    """Add the time limit to the run's callbacks (before early stopping's
+    restore, so the best epoch's weights are still the ones saved)."""
+    from kerasnlp_seq import training
+
+    make = training.make_callbacks
+
+    def make_callbacks(*args, **kwargs):
+        return [time_limit_callback(minutes)] + make(*args, **kwargs)
+
+    training.make_callbacks = make_callbacks
+
+
+def score(task, model, examples, method):
+    from kerasnlp_seq.translation_metrics import translation_scores
+
+    start = time.perf_counter()
+    hypotheses = task.translate(model, [ex["source"] for ex in examples],
+                                method=method)
+    seconds = time.perf_counter() - start
+    scores = translation_scores(hypotheses, [ex["target"] for ex in examples])
+    return scores, len(examples) / seconds, hypotheses
+
+
+def run(name, overrides, workdir, minutes):
+    import csv
+
+    from kerasnlp_seq import runs
+
+    spec = DATASETS[name]
+    data = _results.data_path(*spec["data"])
+    valid = _results.data_path(*spec["valid"]) if spec["valid"] else None
+    task_config, train_config = runs.resolve_config(
+        "translation", overrides={**spec["overrides"], **overrides})
+    out = os.path.join(workdir, name)
+    if minutes:
+        with_time_limit(minutes)
+    start = time.perf_counter()
+    run_dir, _ = runs.train("translation", data=data, valid=valid,
+                            output=out, task_config=task_config,
+                            train_config=train_config, overwrite=True,
+                            verbose=2)
+    wall = time.perf_counter() - start
+    with open(os.path.join(run_dir, "history.csv"), newline="") as f:
+        history = list(csv.DictReader(f))
+    seconds = sum(float(r["epoch_seconds"]) for r in history)
+    best = min(range(len(history)),
+               key=lambda i: float(history[i]["val_loss"]))
+    task, model, _ = runs.load_run(run_dir)
+    train = task.read(data, "train")
+    if valid:
+        held_out = task.read(valid, "valid")
+    else:
+        train, held_out = task.split_validation(
+            train, train_config.valid_fraction, train_config.seed)
+    _, targets = task.encode_pairs(train)
+    target_tokens = sum(len(t) + 1 for t in targets)  # + end token
+    if train_config.steps_per_epoch:  # epochs of that many batches
+        target_tokens *= min(1.0, train_config.steps_per_epoch
+                             * train_config.batch_size / len(targets))
+    rows = []
+    for method in ("greedy", "beam"):
+        scores, speed, hyps = score(task, model, held_out, method)
+        rows.append({
+            "data": name, "decoding": method,
+            "BLEU": scores["bleu"], "chrF": scores["chrf"],
+            "BLEU tok lc": scores["bleu_tok_lc"],
+            "sent/s decode": speed,
+            "epochs (best)": f"{len(history)} ({best + 1})",
+            "val loss": float(history[best]["val_loss"]),
+            "val tok acc": float(history[best]["val_token_accuracy"]),
+            "train min": seconds / 60, "wall min": wall / 60,
+            "train tgt tokens/s": target_tokens * len(history) / seconds,
+            "peak RSS MiB": _results.peak_rss_mb(),
+            "held out": len(held_out),
+        })
+        with open(os.path.join(run_dir, f"hyps_{method}.txt"), "w",
+                  encoding="utf-8") as f:
+            f.writelines(h + "\n" for h in hyps)
+    with open(os.path.join(run_dir, "benchmark.json"), "w") as f:
+        json.dump({"rows": rows, "signature": scores["bleu_signature"],
+                   "overrides": {**spec["overrides"], **overrides}}, f,
+                  indent=2)
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=sorted(DATASETS),
+                        action="append")
+    parser.add_argument("--minutes", type=float, default=45.0,
+                        help="training time cap per data set (0: none)")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--set", action="append", default=[],
+                        help="task or train option override, key=json_value")
+    parser.add_argument("--workdir", default="/tmp/translation_benchmark")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    overrides = {"epochs": args.epochs, "patience": args.patience,
+                 **_results.parse_overrides(args.set)}
+    rows = []
+    for name in args.dataset or ["multi30k"]:
+        rows += run(name, overrides, args.workdir, args.minutes)
+        print(json.dumps(rows[-2:]), flush=True)
+    columns = ["data", "decoding", "BLEU", "chrF", "BLEU tok lc",
+               "sent/s decode", "epochs (best)", "val loss", "val tok acc",
+               "train min", "wall min",
+               "train tgt tokens/s", "peak RSS MiB", "held out"]
+    body = (f"### Translation (issue 5)\n\n"
+            f"`{_results.command_line()}` on {_results.machine()}, load "
+            f"average at the end: {_results.load()} (the cores are shared "
+            "with other work). Training capped at "
+            f"{args.minutes:g} minutes per data set. Multi30k en->de: "
+            "train on train, select and score on val (1014 pairs); Anki "
+            "spa->eng: seeded 2% held out (seed 1337). sacreBLEU on "
+            "detokenized cased output; `BLEU tok lc` is sacreBLEU with "
+            "tokenize=13a and lowercase=True (the literature's "
+            "tokenized lower-cased BLEU). `val loss` includes label "
+            "smoothing (0.1); `epochs` with `--steps-per-epoch` are that "
+            "many batches.\n\n"
+            f"{_results.table(rows, columns)}\n")
+    print(body)
+    if not args.no_write:
+        _results.write_section(
+            "translation-" + "-".join(args.dataset or ["multi30k"]), body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""The translation task end to end: CLI train / evaluate / predict / export.
+
+One small model is trained (module fixture, through the CLI) to overfit 16
+pairs of the bundled sample; it must then decode all 16 exactly with greedy
+and with beam search. Its SavedModel is served in a fresh process that
+imports only TensorFlow and must give the same strings as `runs.predict`.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kerasnlp_seq import runs
+from kerasnlp_seq.errors import ConfigError, RunError
+from kerasnlp_seq.samples import sample_path
+from tasks.translation import TranslationConfig, TranslationTask
+
+OVERFIT = ["--epochs", "50", "--patience", "50", "--batch-size", "16",
+           "--learning-rate", "0.01", "--units", "64", "--encoder-units",
+           "32", "--embedding-dim", "32", "--dropout", "0",
+           "--label-smoothing", "0", "--beam-width", "3", "--quiet"]
+SERVE = r"""
+import json, sys
+import tensorflow as tf
+
+loaded = tf.saved_model.load(sys.argv[2])
+serve = loaded.signatures["serving_default"]
+out = serve(text=tf.constant(json.loads(sys.argv[1])))
+assert not [m for m in sys.modules if m.split(".")[0] in (
+    "kerasnlp_seq", "tasks", "cli")], "project modules were imported"
+print("RESULT " + json.dumps({
+    "outputs": sorted(out),
+    "translation": [t.decode("utf-8") for t in out["translation"].numpy()],
+    "length": out["length"].numpy().tolist()}))
+"""
+
+
+def read_pairs(n=16):
+    with open(sample_path("translation.tsv"), encoding="utf-8") as f:
+        return [tuple(line.rstrip("\n").split("\t")) for line in f][:n]
+
+
+@pytest.fixture(scope="module")
+def overfit(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    base = tmp_path_factory.mktemp("translation")
+    pairs = read_pairs()
+    data = str(base / "pairs.tsv")
+    with open(data, "w", encoding="utf-8") as f:
+        f.writelines(f"{s}\t{t}\n" for s, t in pairs)
+    run_dir = str(base / "run")
+    result = CliRunner().invoke(main, [
+        "train", "translation", "--data", data, "--valid", data,
+        "--output", run_dir] + OVERFIT)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return {"run": run_dir, "data": data, "pairs": pairs, "base": base,
+            "output": result.output}
+
+
+@pytest.fixture(scope="module")
+def loaded(overfit):
+    return runs.load_run(overfit["run"])
+
+
+def test_overfits_16_pairs_greedy_and_beam(overfit, loaded):
+    task, model, _ = loaded
+    sources = [s for s, _ in overfit["pairs"]]
+    targets = [t for _, t in overfit["pairs"]]
+    assert task.translate(model, sources, method="greedy") == targets
+    assert task.translate(model, sources, method="beam") == targets
+    with open(os.path.join(overfit["run"], "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["bleu"] == pytest.approx(100.0)
+    assert metrics["chrf"] == pytest.approx(100.0)
+    assert metrics["bleu_tok_lc"] == pytest.approx(100.0)
+    assert metrics["token_accuracy"] == pytest.approx(1.0)
+    assert metrics["decoding"] == "beam" and metrics["sentences"] == 16
+    for name in ("source_vocab.txt", "target_vocab.txt", "translation.json",
+                 "translations.jsonl", "saved_model"):
+        assert os.path.exists(os.path.join(overfit["run"], name)), name
+
+
+def test_padding_does_not_change_a_translation(overfit, loaded):
+    task, model, _ = loaded
+    short, long = overfit["pairs"][0][0], overfit["pairs"][5][0] + " " * 3
+    alone = task.translate(model, [short], method="greedy")
+    batched = task.translate(model, [short, long * 3], method="greedy",
+                             batch_size=2)
+    assert batched[0] == alone[0]
+
+
+def test_cli_evaluate_predict_and_attention_plot(overfit, cli):
+    result = cli("evaluate", overfit["run"], "--data", overfit["data"],
+                 "--json")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output[result.output.index("{"):])
+    assert metrics["bleu"] == pytest.approx(100.0)
+    source, target = overfit["pairs"][3]
+    plot = str(overfit["base"] / "attention.png")
+    result = cli("predict", overfit["run"], source, "日本 € Zürich?",
+                 "--format", "json", "--attention-plot", plot)
+    assert result.exit_code == 0, result.output
+    answers = json.loads(result.output[result.output.index("["):
+                                       result.output.rindex("]") + 1])
+    assert answers[0] == {"input": source, "translation": target}
+    assert isinstance(answers[1]["translation"], str)  # unknown: no crash
+    with open(plot, "rb") as f:
+        assert f.read(4) == b"\x89PNG"
+    result = cli("predict", overfit["run"], source)
+    assert result.exit_code == 0 and target in result.output.splitlines()
+
+
+def test_saved_model_in_a_fresh_process_matches_predict(overfit, cli,
+                                                        tmp_path):
+    out = str(tmp_path / "serving")
+    result = cli("export", overfit["run"], "--output", out)
+    assert result.exit_code == 0, result.output
+    texts = [s for s, _ in overfit["pairs"][:6]] + ["", "Unknown ¿€ words"]
+    script = tmp_path / "serve.py"
+    script.write_text(SERVE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, str(script), json.dumps(texts),
+                           out], cwd=str(tmp_path), env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    served = json.loads(line[0][len("RESULT "):])
+    _, answers = runs.predict(overfit["run"], texts)
+    assert served["outputs"] == ["length", "translation"]
+    assert served["translation"] == [a["translation"] for a in answers]
+    assert served["translation"][:6] == [t for _, t in overfit["pairs"][:6]]
+    assert all(n > 0 for n in served["length"][:6])
+
+
+def test_vocabulary_that_does_not_match_the_run(overfit, cli, tmp_path):
+    edited = str(tmp_path / "edited")
+    shutil.copytree(overfit["run"], edited)
+    vocab = os.path.join(edited, "target_vocab.txt")
+    with open(vocab, encoding="utf-8") as f:
+        lines = f.readlines()
+    with open(vocab, "w", encoding="utf-8") as f:
+        f.writelines(lines[:-3])
+    result = cli("predict", edited, "The cat.")
+    line = [x for x in result.output.splitlines() if x.startswith("Error:")]
+    assert result.exit_code == 1 and len(line) == 1, result.output
+    assert "target_vocab.txt: the target vocabulary has" in line[0]
+    assert "restore the run's file" in line[0]
+    # Same size, other tokens: the digest tells.
+    with open(vocab, "w", encoding="utf-8") as f:
+        f.writelines(lines[:2] + lines[3:] + lines[2:3])
+    with pytest.raises(RunError, match="target vocabulary differs from the "
+                       "one the run was trained with"):
+        runs.load_run(edited)
+    with open(vocab, "w", encoding="utf-8") as f:
+        f.writelines(lines[:-3])
+    # Consistent assets, but another model: the model check catches it.
+    with open(os.path.join(edited, "translation.json")) as f:
+        assets = json.load(f)
+    assets["target"]["size"] -= 3
+    assets["target"].pop("sha256")
+    with open(os.path.join(edited, "translation.json"), "w") as f:
+        json.dump(assets, f)
+    with pytest.raises(RunError, match="the model's target vocabulary has"):
+        runs.load_run(edited)
+
+
+def test_over_long_sentences_are_truncated_with_a_count(caplog):
+    task = TranslationTask(TranslationConfig(tokenizer="word", max_length=4))
+    pairs = [{"source": "a b c d e f", "target": "x y"},
+             {"source": "a b", "target": "x y z w v"}]
+    task.adapt(pairs)
+    with caplog.at_level("WARNING", logger="kerasnlp_seq"):
+        sources, targets = task.encode_pairs(pairs)
+    assert "truncated 1 source and 1 target sentence(s) to --max-length 4" \
+        in caplog.text
+    assert [len(s) for s in sources] == [4, 3]  # end token included
+    assert [len(t) for t in targets] == [2, 3]
+    x, y = next(iter(task.dataset(pairs, 2, training=False)))
+    assert x["target_in"].shape[1] == y.shape[1] == 4
+
+
+@pytest.mark.parametrize("options", [
+    dict(cell="lstm", attention="bahdanau", bidirectional=False,
+         encoder_units=12, units=16, decoder_layers=2),
+    dict(cell="gru", attention="none", encoder_units=8, units=16,
+         encoder_layers=2, tokenizer="word"),
+])
+def test_model_variants_build_save_reload_and_decode(options, tmp_path):
+    pairs = [{"source": s, "target": t} for s, t in read_pairs(8)]
+    task = TranslationTask(TranslationConfig(embedding_dim=8, max_length=12,
+                                             beam_width=2, **options))
+    task.adapt(pairs)
+    model = task.build_model()
+    x, y = next(iter(task.dataset(pairs, 8, training=True, seed=0)))
+    logits = model(x)
+    assert tuple(logits.shape) == (*y.shape, task.target_tokenizer.size)
+    task.save_assets(str(tmp_path))
+    model.save(str(tmp_path / "model.keras"))
+    again = TranslationTask(task.config)
+    again.load_assets(str(tmp_path))
+    reloaded = again.load_model(str(tmp_path / "model.keras"))
+    np.testing.assert_allclose(reloaded(x), logits, atol=1e-5)
+    sources = [p["source"] for p in pairs[:3]]
+    for method in ("greedy", "beam"):
+        assert again.translate(reloaded, sources, method) == task.translate(
+            model, sources, method)
+    if options["attention"] == "none":
+        with pytest.raises(RunError, match="has no attention"):
+            task.plot_attention(model, sources[0], str(tmp_path / "a.png"))
+
+
+def test_config_is_checked():
+    with pytest.raises(ConfigError, match="Unknown `attention`"):
+        TranslationConfig(attention="dot")
+    with pytest.raises(ConfigError, match=r"`beam_width` .* must be in"):
+        TranslationConfig(beam_width=0)
+    with pytest.raises(ConfigError, match=r"`label_smoothing`"):
+        TranslationConfig(label_smoothing=1.0)
+
+
+def test_bad_data_is_one_line_on_the_cli(cli, tmp_path, helpers):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("Go.\tVe.\nno tab here\n", encoding="utf-8")
+    result = cli("train", "translation", "--data", str(path), "--output",
+                 str(tmp_path / "run"))
+    helpers.assert_one_line_error(result, f"{path}:2: expected at least 2 "
+                                  "tab-separated fields")
+    assert not os.path.exists(tmp_path / "run")
