@@ -4,7 +4,8 @@ A task's options are one flat frozen dataclass whose defaults work. The same
 dataclass is written into every run directory as JSON, read back by
 `evaluate` / `predict` / `export`, and turned into command-line options by
 the CLI. `TrainConfig` holds what every task shares: epochs, batch size,
-optimizer, learning rate, gradient clipping, early stopping, seed.
+optimizer, learning rate, gradient clipping, early stopping, seed, and how
+to run fast (token budget, mixed precision, XLA, distribution).
 
 This module imports nothing heavy, so the CLI can build its options from it
 without importing TensorFlow.
@@ -162,6 +163,23 @@ class TrainConfig:
     log_gradients: bool = option(
         False, "Log per-layer gradient norms and the clipping rate "
         "(history.csv, TensorBoard).")
+    batch_tokens: typing.Optional[int] = option(
+        None, "Token budget per training batch: short texts make bigger "
+        "batches (batch-size stays the upper bound).")
+    steps_per_epoch: typing.Optional[int] = option(
+        None, "Cap each epoch at this many batches (large or streamed "
+        "data).")
+    mixed_precision: str = choice(
+        "none", ["none", "mixed_float16", "mixed_bfloat16"],
+        "Compute in 16-bit floats, keep float32 weights and outputs "
+        "(mixed_float16 scales the loss).")
+    jit_compile: bool = option(
+        False, "Compile the train step with XLA (off: Keras' default, XLA "
+        "only on a GPU).")
+    distribution: str = choice(
+        "none", ["none", "mirrored", "multi_worker"],
+        "Train over the local devices (mirrored) or several machines "
+        "(multi_worker, configured by TF_CONFIG).")
 
     def __post_init__(self):
         validate_choices(self)
@@ -172,3 +190,5 @@ class TrainConfig:
         check_range(self, "clipvalue", 0.0)
         check_range(self, "patience", 0)
         check_range(self, "valid_fraction", 0.0, 1.0, inclusive_high=False)
+        check_range(self, "batch_tokens", 1)
+        check_range(self, "steps_per_epoch", 1)

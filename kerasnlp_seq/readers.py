@@ -112,15 +112,8 @@ def read_table(path, columns, format=None, header=True, required=None,
         raise DataError(
             f"unknown format. Expected one of {list(FORMATS)}. "
             f"Received: format={format!r}", path)
-    required = set(columns if required is None else required)
-    reader = _read_jsonl if format == "jsonl" else _read_delimited
     records = []
-    for record in reader(path, columns, format, header):
-        for key in required:
-            if not record[key].strip():
-                raise DataError(
-                    f"empty {key} (column {columns[key]!r}).",
-                    path, record["_line"])
+    for record in iter_table(path, columns, format, header, required):
         records.append(record)
         if limit is not None and len(records) >= limit:
             break
@@ -129,9 +122,72 @@ def read_table(path, columns, format=None, header=True, required=None,
     return records
 
 
-def _read_delimited(path, columns, format, header):
+def iter_table(path, columns, format=None, header=True, required=None,
+               stats=None):
+    """Yield the records `read_table` returns, one at a time, checked.
+
+    For files larger than memory (`kerasnlp_seq.streaming`): nothing is
+    kept between records.
+
+    Args:
+        path, columns, format, header, required: as in `read_table`.
+        stats: dict or None. Filled with `irregular_lines` (blank lines or
+            CRLF line ends seen), which `tf.data`'s CSV reader rejects.
+    """
+    path = str(path)
+    format = format or detect_format(path)
+    if format not in FORMATS:
+        raise DataError(
+            f"unknown format. Expected one of {list(FORMATS)}. "
+            f"Received: format={format!r}", path)
+    required = set(columns if required is None else required)
+    reader = _read_jsonl if format == "jsonl" else _read_delimited
+    for record in reader(path, columns, format, header, stats):
+        for key in required:
+            if not record[key].strip():
+                raise DataError(
+                    f"empty {key} (column {columns[key]!r}).",
+                    path, record["_line"])
+        yield record
+
+
+def table_layout(path, columns, format=None, header=True):
+    """Where the columns are: `{"indices", "width", "columns"}`.
+
+    `indices` maps each key of `columns` to its 0-based field index
+    (None for JSONL, whose records are objects); `width` is the number of
+    fields of the first row.
+    """
+    path = str(path)
+    format = format or detect_format(path)
+    layout = {"indices": None, "width": None, "columns": dict(columns)}
+    if format == "jsonl":
+        return layout
     quoting = csv.QUOTE_MINIMAL if format == "csv" else csv.QUOTE_NONE
     rows = csv.reader((text for _, text in open_lines(path)),
+                      delimiter=_DELIMITERS[format], quoting=quoting)
+    for row in rows:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        names = [c.strip() for c in row] if header else None
+        layout["indices"] = {k: _column_index(v, names, path)
+                             for k, v in columns.items()}
+        layout["width"] = len(row)
+        return layout
+    raise DataError("no records found; the file is empty.", path)
+
+
+def _watched_lines(path, stats):
+    for _, text in open_lines(path):
+        if stats is not None and not stats.get("irregular_lines") and (
+                text.endswith("\r\n") or not text.strip()):
+            stats["irregular_lines"] = True
+        yield text
+
+
+def _read_delimited(path, columns, format, header, stats=None):
+    quoting = csv.QUOTE_MINIMAL if format == "csv" else csv.QUOTE_NONE
+    rows = csv.reader(_watched_lines(path, stats),
                       delimiter=_DELIMITERS[format], quoting=quoting,
                       strict=True)
     indices = None
@@ -172,7 +228,7 @@ def _sep_name(format):
     return "comma" if format == "csv" else "tab"
 
 
-def _read_jsonl(path, columns, format, header):
+def _read_jsonl(path, columns, format, header, stats=None):
     for lineno, text in open_lines(path):
         if not text.strip():
             continue

@@ -17,6 +17,14 @@ directory holds:
 
 `evaluate()`, `predict()` and `export()` load a finished run directory. The
 CLI is a thin layer over these functions; scripts can call them directly.
+
+Training options that make a run fast or big (`TrainConfig`): a token
+budget per batch (`batch_tokens`), mixed precision, XLA (`jit_compile`),
+and `tf.distribute` (`distribution`; `kerasnlp_seq.distribute`): the model
+is then built and compiled in the strategy's scope, and in a multi-worker
+run only the chief writes the run directory. Examples may be a list or a
+streamed file (`kerasnlp_seq.streaming`): the runner never needs them all
+in memory, and asks `count_examples` rather than `len()`.
 """
 
 import datetime
@@ -75,8 +83,12 @@ def resolve_config(task_name, config_file=None, overrides=None):
                                  "train config"))
 
 
-def _prepare_directory(output, overwrite, resume):
-    """Check the run directory; returns the previous config when resuming."""
+def _prepare_directory(output, overwrite, resume, chief=True):
+    """Check the run directory; returns the previous config when resuming.
+
+    Non-chief workers of a multi-worker run never write `output`, so a
+    fresh run does not check it there (the chief may have made it).
+    """
     exists = os.path.exists(output) and (
         not os.path.isdir(output) or os.listdir(output))
     if resume:
@@ -86,11 +98,17 @@ def _prepare_directory(output, overwrite, resume):
         if previous.get("status") == "complete":
             raise RunError(f"{output}: this run is already complete.")
         return previous
-    if exists and not overwrite:
+    if exists and not overwrite and chief:
         raise RunError(
             f"{output}: already exists. Use --overwrite to replace it or "
             "--resume to continue it.")
     return None
+
+
+def count_examples(examples):
+    """How many examples: a list's length, or a streamed file's count."""
+    count = getattr(examples, "num_examples", None)
+    return count if count is not None else len(examples)
 
 
 def _file_logger(path):
@@ -122,9 +140,13 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
     Returns:
         `(run_dir, metrics)`.
     """
+    from kerasnlp_seq import distribute
+
     task_cls = registry.get_task_class(task_name)
     output = output or os.path.join("runs", task_name)
-    previous = _prepare_directory(output, overwrite, resume)
+    distribution = (train_config.distribution if train_config else "none")
+    previous = _prepare_directory(output, overwrite, resume,
+                                  distribute.is_chief(distribution))
     if previous is not None:
         task_config = config_lib.from_dict(
             task_cls.Config, previous["task_config"], "resumed config")
@@ -137,6 +159,9 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
     if data is None:
         raise RunError(f"task {task_name!r} has no bundled sample: give --data.")
 
+    # Before any other TensorFlow work (a multi-worker strategy must be).
+    strategy = distribute.make_strategy(train_config.distribution)
+    chief = distribute.is_chief(train_config.distribution)
     import keras
 
     keras.utils.set_random_seed(train_config.seed)
@@ -150,22 +175,33 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
     if valid_examples is None:
         train_examples, valid_examples = task.split_validation(
             train_examples, train_config.valid_fraction, train_config.seed)
-    echo(f"{len(train_examples)} training and {len(valid_examples)} "
-         "validation examples")
+    echo(f"{count_examples(train_examples)} training and "
+         f"{count_examples(valid_examples)} validation examples")
     if previous is not None:
         task.load_assets(output)
     else:
         task.adapt(train_examples)
+    # Only when set: a task whose `dataset` predates the option still runs.
+    budget = ({"batch_tokens": train_config.batch_tokens}
+              if train_config.batch_tokens else {})
     train_ds = task.dataset(train_examples, train_config.batch_size,
-                            training=True, seed=train_config.seed)
+                            training=True, seed=train_config.seed, **budget)
     valid_ds = task.dataset(valid_examples, train_config.batch_size,
                             training=False)
+    if train_config.steps_per_epoch:  # epochs go on where the last stopped
+        train_ds = train_ds.repeat()
+    if train_config.distribution == "multi_worker":
+        train_ds = distribute.shard_by_data(train_ds)
+        valid_ds = distribute.shard_by_data(valid_ds)
 
-    # Data and preprocessing are good: only now touch the run directory.
+    # Data and preprocessing are good: only now touch the run directory
+    # (a non-chief worker writes its copy to a temporary directory).
+    write_dir = distribute.write_directory(output, train_config.distribution)
     if previous is None:
-        _remove(output)
-        os.makedirs(output)
-        task.save_assets(output)
+        if chief:
+            _remove(output)
+            os.makedirs(output)
+        task.save_assets(write_dir)
     run_config = {
         "task": task_name, "data": data, "valid": valid,
         "task_config": config_lib.to_dict(task.config),
@@ -175,65 +211,85 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
             "started", datetime.datetime.now().isoformat(timespec="seconds")),
         "versions": _versions(),
     }
-    config_lib.save_json(run_config, os.path.join(output, CONFIG_FILE))
-    handler = _file_logger(os.path.join(output, "train.log"))
+    config_lib.save_json(run_config, os.path.join(write_dir, CONFIG_FILE))
+    handler = _file_logger(os.path.join(write_dir, "train.log"))
+    restore_dir = (os.path.join(output, "backup")
+                   if resume and not chief else None)
     try:
         metrics = _fit(task, train_config, train_ds, valid_ds, train_examples,
-                       valid_examples, output, resume, verbose, echo)
+                       valid_examples, write_dir, resume, verbose, echo,
+                       strategy=strategy, restore_dir=restore_dir,
+                       output=output)
     finally:
         log.removeHandler(handler)
         handler.close()
-    run_config["status"] = "complete"
-    run_config["finished"] = datetime.datetime.now().isoformat(
-        timespec="seconds")
-    config_lib.save_json(run_config, os.path.join(output, CONFIG_FILE))
+        if not chief:
+            distribute.remove_worker_directory(write_dir, output)
+    if chief:
+        run_config["status"] = "complete"
+        run_config["finished"] = datetime.datetime.now().isoformat(
+            timespec="seconds")
+        config_lib.save_json(run_config, os.path.join(output, CONFIG_FILE))
     return output, metrics
 
 
-def _fit(task, train_config, train_ds, valid_ds, train_examples,
-         valid_examples, output, resume, verbose, echo):
-    import keras
+def _probe_examples(examples, size=256):
+    """Examples for the gradient probe: a streamed file's sample."""
+    sample = getattr(examples, "sample_records", None)
+    return sample(size) if sample else examples
 
+
+def _fit(task, train_config, train_ds, valid_ds, train_examples,
+         valid_examples, run_dir, resume, verbose, echo, strategy=None,
+         restore_dir=None, output=None):
     from kerasnlp_seq.cudnn import cudnn_report, format_cudnn_report
-    from kerasnlp_seq.training import make_callbacks, make_optimizer
+    from kerasnlp_seq.training import build_and_compile, make_callbacks
     from kerasnlp_seq.plots import plot_history
 
-    model = task.build_model()
-    model.compile(optimizer=make_optimizer(train_config),
-                  **task.compile_args())
+    output = output or run_dir
+    model = build_and_compile(task, train_config, strategy)
     report = format_cudnn_report(cudnn_report(model))
     for line in report.splitlines():
         log.info(line)
     echo(report)
-    log.info("train %d / valid %d examples, %d parameters",
-             len(train_examples), len(valid_examples), model.count_params())
+    if strategy is not None:
+        from kerasnlp_seq.distribute import build_before_fit
+
+        build_before_fit(model, train_ds, strategy)
+        echo(f"Distribution: {train_config.distribution}, "
+             f"{strategy.num_replicas_in_sync} replicas in sync")
+    log.info("train %d / valid %d examples, %d parameters, precision %s",
+             count_examples(train_examples), count_examples(valid_examples),
+             model.count_params(), train_config.mixed_precision)
     probe = None
     if train_config.log_gradients:
         from kerasnlp_seq.diagnose import probe_batch
 
-        probe = probe_batch(task, train_examples, num_examples=256)
-    callbacks = make_callbacks(task, train_config, output, resume,
-                               gradient_probe=probe)
+        probe = probe_batch(task, _probe_examples(train_examples),
+                            num_examples=256)
+    callbacks = make_callbacks(task, train_config, run_dir, resume,
+                               gradient_probe=probe, restore_dir=restore_dir)
     # Bucketed datasets have no known length until the first epoch ends;
     # Keras warns about that once per run, which is expected here.
     warnings.filterwarnings("ignore", message="Your input ran out of data")
     try:
         model.fit(train_ds, validation_data=valid_ds,
                   epochs=train_config.epochs, callbacks=callbacks,
+                  steps_per_epoch=train_config.steps_per_epoch,
                   verbose=verbose, shuffle=False)  # the dataset shuffles
     except KeyboardInterrupt:
         raise RunError(
             f"{output}: training interrupted; continue it with "
             f"`--resume --output {output}`.") from None
-    model.save(os.path.join(output, MODEL_FILE))
-    task.after_fit(model, train_examples, valid_examples, output)
-    metrics = task.evaluate(model, valid_examples, run_dir=output)
-    config_lib.save_json(metrics, os.path.join(output, METRICS_FILE))
+    model.save(os.path.join(run_dir, MODEL_FILE))
+    task.after_fit(model, train_examples, valid_examples, run_dir)
+    metrics = task.evaluate(model, valid_examples, run_dir=run_dir)
+    config_lib.save_json(metrics, os.path.join(run_dir, METRICS_FILE))
     log.info("validation metrics: %s", metrics)
-    plot_history(os.path.join(output, "history.csv"),
-                 os.path.join(output, "training_curve.png"))
-    task.export(model, os.path.join(output, "saved_model"))
-    shutil.rmtree(os.path.join(output, "backup"), ignore_errors=True)
+    plot_history(os.path.join(run_dir, "history.csv"),
+                 os.path.join(run_dir, "training_curve.png"))
+    task.export(model, os.path.join(run_dir, "saved_model"))
+    shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
     return metrics
 
 

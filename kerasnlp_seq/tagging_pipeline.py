@@ -28,7 +28,8 @@ def _ragged(rows, dtype, lengths):
 
 
 def tagging_dataset(token_lists, encode, batch_size, training, tag_ids=None,
-                    targets=None, seed=None, augment=None, bucket=True):
+                    targets=None, seed=None, augment=None, bucket=True,
+                    batch_tokens=None):
     """Batches of a tagger's inputs, or of `(inputs, targets)`.
 
     Args:
@@ -44,6 +45,9 @@ def tagging_dataset(token_lists, encode, batch_size, training, tag_ids=None,
         augment: callable or None. `(inputs, targets) -> (inputs, targets)`
             applied in training after the cache.
         bucket: bool. Bucket training batches by sentence length.
+        batch_tokens: int or None. Token budget per training batch
+            (`kerasnlp_seq.pipeline.bucketed_batches`); `batch_size` stays
+            the upper bound on sentences per batch.
     """
     lengths = [len(tokens) for tokens in token_lists]
     columns = [_ragged(token_lists, tf.string, lengths)]
@@ -58,7 +62,7 @@ def tagging_dataset(token_lists, encode, batch_size, training, tag_ids=None,
         return x, (tags[0] if targets is None else targets(tags[0]))
 
     ds = tf.data.Dataset.from_tensor_slices(tuple(columns))
-    ds = ds.map(encode_one, num_parallel_calls=pipeline.AUTOTUNE).cache()
+    ds = pipeline.encode(ds, encode_one, cache=True)
     if training:
         ds = ds.shuffle(max(len(token_lists), 1), seed=seed,
                         reshuffle_each_iteration=True)
@@ -66,7 +70,8 @@ def tagging_dataset(token_lists, encode, batch_size, training, tag_ids=None,
             ds = ds.map(augment, num_parallel_calls=pipeline.AUTOTUNE)
     ds = pipeline.bucketed_batches(
         ds, batch_size, max(lengths + [1]),
-        lambda x, *rest: tf.shape(x["words"])[0], bucket=bucket and training)
+        lambda x, *rest: tf.shape(x["words"])[0], bucket=bucket and training,
+        batch_tokens=batch_tokens)
     return pipeline.finish(ds, training, seed)
 
 

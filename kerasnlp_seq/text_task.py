@@ -11,16 +11,27 @@ With a `CharTextClassifierConfig` the model reads characters as well as (or
 instead of) words (`representation`), through a character vocabulary
 adapted beside the word one (`kerasnlp_seq.chars`). A subclass may weight
 training examples (`sample_weights`, e.g. for class imbalance).
+
+Files larger than memory (`--stream on`, or `auto` for files over
+`STREAM_AUTO_BYTES`) are not read into a list: `read` returns
+`kerasnlp_seq.streaming.StreamedExamples`, which the methods below accept
+in place of a list: the validation split is a hash split, vocabularies are
+adapted on a bounded seeded sample (`--stream-sample`), training batches
+are read from disk through tf.data and shuffled in a bounded buffer
+(`--stream-shuffle`), and evaluation streams too. A subclass that needs
+every example in memory sets `supports_streaming = False`.
 """
 
 import dataclasses
 import os
 import typing
 
-from kerasnlp_seq import readers, tfds_data
+from kerasnlp_seq import readers, streaming, tfds_data
 from kerasnlp_seq.config import check_range, choice, option, validate_choices
 from kerasnlp_seq.errors import DataError
 from kerasnlp_seq.task import Task
+
+STREAM_AUTO_BYTES = 512 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,9 +68,19 @@ class TextClassifierConfig:
         0.0, "Recurrent-state dropout (disables cuDNN).")
     residual: bool = option(False, "Residual connections between layers.")
     bucket: bool = option(True, "Batch texts of similar length together.")
+    stream: str = choice(
+        "auto", ["auto", "on", "off"],
+        "Read table files from disk through tf.data instead of into memory "
+        "(auto: files over 512 MB).")
+    stream_sample: int = option(
+        20000, "Streamed data: texts sampled (seeded) to adapt vocabularies.")
+    stream_shuffle: int = option(
+        10000, "Streamed data: shuffle buffer, in examples.")
 
     def __post_init__(self):
         validate_choices(self)
+        check_range(self, "stream_sample", 1)
+        check_range(self, "stream_shuffle", 1)
         check_range(self, "vocab_size", 3)
         check_range(self, "max_length", 1)
         check_range(self, "embedding_dim", 1)
@@ -103,6 +124,7 @@ class TextClassificationTask(Task):
     monitor = ("val_loss", "min")
     input_help = "one text per line"
     layer_modules = ("kerasnlp_seq.layers", "kerasnlp_seq.chars")
+    supports_streaming = True
 
     def __init__(self, config=None):
         super().__init__(config)
@@ -131,6 +153,11 @@ class TextClassificationTask(Task):
             return self._read_tfds(spec, role)
         if os.path.isdir(spec):
             records = readers.read_class_folders(spec)
+        elif self._should_stream(spec):
+            return streaming.scan_table(
+                spec, {"text": c.text_column, "label": c.label_column},
+                format=c.format, header=c.header,
+                sample_size=c.stream_sample)
         else:
             records = readers.read_table(
                 spec, {"text": c.text_column, "label": c.label_column},
@@ -138,6 +165,19 @@ class TextClassificationTask(Task):
         for r in records:
             r["_source"] = spec
         return records
+
+    def _should_stream(self, spec):
+        from kerasnlp_seq.errors import ConfigError
+
+        mode = getattr(self.config, "stream", "off")
+        if mode == "on" and not self.supports_streaming:
+            raise ConfigError(
+                f"task {self.name!r} needs its examples in memory; it "
+                "cannot --stream. Use --stream off.")
+        if mode == "auto":
+            return self.supports_streaming and os.path.isfile(spec) and \
+                os.path.getsize(spec) > STREAM_AUTO_BYTES
+        return mode == "on"
 
     def _read_tfds(self, spec, role):
         c = self.config
@@ -170,9 +210,15 @@ class TextClassificationTask(Task):
         return records
 
     def split_validation(self, examples, fraction, seed):
-        """A stratified, seeded hold-back: each class keeps its share."""
+        """A stratified, seeded hold-back: each class keeps its share.
+
+        Streamed examples are split by a seeded hash of their text instead
+        (`StreamedExamples.split`), which needs no list.
+        """
         import random
 
+        if streaming.is_streamed(examples):
+            return examples.split(fraction, seed)
         rng = random.Random(seed)
         by_class = {}
         for i, ex in enumerate(examples):
@@ -196,19 +242,25 @@ class TextClassificationTask(Task):
         from kerasnlp_seq.text import Vocabulary
 
         c = self.config
-        source = examples[0].get("_source", "training data")
+        if streaming.is_streamed(examples):  # labels counted, texts sampled
+            source, labels = examples.path, list(examples.label_counts())
+            texts = examples.sample_texts
+        else:
+            source = examples[0].get("_source", "training data")
+            labels = [ex["label"] for ex in examples]
+
+            def texts():
+                return (ex["text"] for ex in examples)
         self.labels = LabelSet.from_labels(
-            [ex["label"] for ex in examples], names=self._tfds_label_names,
-            source=source)
+            labels, names=self._tfds_label_names, source=source)
         if self.uses_words:
             self.vocab = Vocabulary.adapt(
-                (ex["text"] for ex in examples), max_size=c.vocab_size,
-                lowercase=c.lowercase)
+                texts(), max_size=c.vocab_size, lowercase=c.lowercase)
         if self.uses_chars:
             from kerasnlp_seq.chars import CharVocabulary
 
             self.chars = CharVocabulary.adapt(
-                (ex["text"] for ex in examples), max_size=c.char_vocab_size,
+                texts(), max_size=c.char_vocab_size,
                 lowercase=c.char_lowercase)
 
     def save_assets(self, directory):
@@ -305,23 +357,18 @@ class TextClassificationTask(Task):
         return None
 
     def dataset(self, examples, batch_size, training, seed=None,
-                with_targets=True):
+                with_targets=True, batch_tokens=None):
         """Batches of `(inputs, targets[, weights])`, or of inputs alone.
 
         Weights (from `sample_weights`) are added to training batches only,
-        so validation losses stay unweighted.
+        so validation losses stay unweighted. `batch_tokens` sets a token
+        budget per training batch (`kerasnlp_seq.pipeline`). Streamed
+        examples are read from disk, encoded anew each epoch (no cache)
+        and shuffled in a buffer of `stream_shuffle` examples.
         """
         import tensorflow as tf
 
         from kerasnlp_seq import pipeline
-
-        texts = tf.constant([ex["text"] for ex in examples])
-        columns = [texts]
-        if with_targets:
-            columns.append(self.targets(examples))
-            weights = self.sample_weights(examples) if training else None
-            if weights is not None:
-                columns.append(tf.constant(weights, dtype=tf.float32))
 
         def encode(text, *rest):
             x = tf.nest.map_structure(lambda a: a[0],
@@ -333,19 +380,55 @@ class TextClassificationTask(Task):
                 x = x["char_ids"]
             return tf.shape(x)[0]
 
-        ds = tf.data.Dataset.from_tensor_slices(
-            tuple(columns) if len(columns) > 1 else texts)
-        ds = ds.map(encode, num_parallel_calls=pipeline.AUTOTUNE).cache()
+        if streaming.is_streamed(examples):
+            ds = self._streamed_columns(examples, with_targets)
+            ds = pipeline.encode(ds, encode, cache=False)
+            buffer = self.config.stream_shuffle
+        else:
+            texts = tf.constant([ex["text"] for ex in examples])
+            columns = [texts]
+            if with_targets:
+                columns.append(self.targets(examples))
+                weights = self.sample_weights(examples) if training else None
+                if weights is not None:
+                    columns.append(tf.constant(weights, dtype=tf.float32))
+            ds = tf.data.Dataset.from_tensor_slices(
+                tuple(columns) if len(columns) > 1 else texts)
+            ds = pipeline.encode(ds, encode, cache=True)
+            buffer = len(examples)
         if training:
-            ds = ds.shuffle(len(examples), seed=seed,
+            ds = ds.shuffle(max(buffer, 1), seed=seed,
                             reshuffle_each_iteration=True)
         # Inference keeps input order: no bucketing, which would reorder.
         max_length = (self.config.max_chars if self.uses_chars
                       else self.config.max_length)
         ds = pipeline.bucketed_batches(
             ds, batch_size, max_length, length_fn,
-            bucket=self.config.bucket and training)
+            bucket=self.config.bucket and training,
+            batch_tokens=batch_tokens)
         return pipeline.finish(ds, training, seed)
+
+    def _streamed_columns(self, examples, with_targets):
+        """`(text, label id)` (or texts) of streamed examples, from disk."""
+        import tensorflow as tf
+
+        ds = examples.records()
+        if not with_targets:
+            return ds.map(lambda text, label: text)
+        unknown = sorted(set(examples.label_counts()) -
+                         set(self.labels.names))
+        if unknown:
+            raise DataError(
+                f"label {unknown[0]!r} was not seen in training. Known "
+                f"labels: {self.labels.names}.", examples.path,
+                examples.first_line(unknown[0]))
+        with tf.init_scope():
+            table = tf.lookup.StaticHashTable(
+                tf.lookup.KeyValueTensorInitializer(
+                    tf.constant(self.labels.names),
+                    tf.range(len(self.labels.names), dtype=tf.int32)), -1)
+        return ds.map(lambda text, label: (text, table.lookup(label)),
+                      num_parallel_calls=tf.data.AUTOTUNE)
 
     # ---------------------------------------------------------- results
     def probabilities(self, model, texts, batch_size=64):
@@ -363,6 +446,13 @@ class TextClassificationTask(Task):
     def evaluate(self, model, examples, run_dir=None):
         from kerasnlp_seq.classification import classification_metrics
 
+        if streaming.is_streamed(examples):  # two passes over the file
+            import numpy as np
+
+            ds = self.dataset(examples, 64, training=False)
+            y = np.concatenate([y for _, y in ds.as_numpy_iterator()])
+            probs = model.predict(ds.map(lambda x, y: x), verbose=0)
+            return classification_metrics(y, probs, self.labels.names)
         y = self.targets(examples)
         probs = self.probabilities(model, [ex["text"] for ex in examples])
         return classification_metrics(y, probs, self.labels.names)

@@ -1,5 +1,15 @@
-"""Optimizers and callbacks for a training run, from a `TrainConfig`."""
+"""Optimizers, callbacks and precision for a training run, from a `TrainConfig`.
 
+Mixed precision (`--mixed-precision mixed_float16 | mixed_bfloat16`) sets
+Keras' global dtype policy while the model is built, so layers compute in
+16-bit floats and keep float32 weights; every task's output layer is
+float32 (`check_float32_outputs`), and for `mixed_float16`
+`model.compile` wraps the optimizer in a `keras.optimizers.
+LossScaleOptimizer` (Keras 3 does this itself, `auto_scale_loss=True`;
+`make_optimizer` does it explicitly so it holds whoever compiles).
+"""
+
+import contextlib
 import os
 import time
 
@@ -17,8 +27,73 @@ class EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
+class DistributedBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` whose restore directory may differ from its own.
+
+    Non-chief workers of a multi-worker run save their backups to a
+    temporary directory and restore from the chief's; on one process both
+    are the same directory.
+
+    Args:
+        backup_dir: str. Where this process saves its backups.
+        restore_dir: str or None. Where to restore from (default:
+            `backup_dir`).
+    """
+
+    def __init__(self, backup_dir, restore_dir=None):
+        super().__init__(backup_dir)
+        self.restore_dir = restore_dir or backup_dir
+
+    def _load_model(self):
+        saved = (self._weights_path, self._training_metadata_path)
+        self._weights_path = os.path.join(self.restore_dir,
+                                          "latest.weights.h5")
+        self._training_metadata_path = os.path.join(
+            self.restore_dir, "training_metadata.json")
+        try:
+            super()._load_model()
+        finally:
+            self._weights_path, self._training_metadata_path = saved
+
+
+@contextlib.contextmanager
+def precision_policy(name):
+    """Set Keras' global dtype policy for the block, then restore it.
+
+    Args:
+        name: str. `"none"` (float32), `"mixed_float16"` or
+            `"mixed_bfloat16"`.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32" if name == "none" else name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def check_float32_outputs(model):
+    """Raise `ValueError` unless every model output is float32.
+
+    Under a mixed policy a final `Dense`/softmax computing in float16
+    loses probability mass to rounding and overflows the loss; the output
+    layers must be built with `dtype="float32"`.
+    """
+    import tensorflow as tf
+
+    bad = [(o.name, str(o.dtype)) for o in tf.nest.flatten(model.outputs)
+           if str(o.dtype) != "float32" and "float" in str(o.dtype)]
+    if bad:
+        raise ValueError(
+            "Under mixed precision the model outputs must be float32 (build "
+            f"the output layer with dtype='float32'). Received: {bad}")
+
+
 def make_optimizer(train_config):
     """A Keras optimizer with the run's learning rate and gradient clipping.
+
+    With `mixed_float16` it is wrapped in a `LossScaleOptimizer` (dynamic
+    loss scaling, so small float16 gradients do not underflow to zero).
 
     Args:
         train_config: `TrainConfig`.
@@ -32,21 +107,61 @@ def make_optimizer(train_config):
                "adamw": keras.optimizers.AdamW,
                "rmsprop": keras.optimizers.RMSprop,
                "sgd": keras.optimizers.SGD}
-    return classes[train_config.optimizer](**kwargs)
+    optimizer = classes[train_config.optimizer](**kwargs)
+    if getattr(train_config, "mixed_precision", "none") == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def build_and_compile(task, train_config, strategy=None):
+    """The task's model, built and compiled under the run's precision policy
+    and inside the strategy's scope (when distributed), with `jit_compile`.
+
+    Args:
+        task: a `Task` with fitted preprocessing.
+        train_config: `TrainConfig`.
+        strategy: a `tf.distribute.Strategy` or None.
+    """
+    from kerasnlp_seq.errors import RunError
+
+    scope = strategy.scope() if strategy else contextlib.nullcontext()
+    with scope, precision_policy(train_config.mixed_precision):
+        model = task.build_model()
+        if train_config.mixed_precision != "none":
+            try:
+                check_float32_outputs(model)
+            except ValueError as e:
+                raise RunError(f"task {task.name!r}: {e}") from None
+        # Off: Keras' own choice ("auto": XLA on a GPU where it can).
+        jit = {"jit_compile": True} if train_config.jit_compile else {}
+        model.compile(optimizer=make_optimizer(train_config), **jit,
+                      **task.compile_args())
+    return model
 
 
 def make_callbacks(task, train_config, run_dir, resume=False,
-                   gradient_probe=None):
+                   gradient_probe=None, restore_dir=None):
     """Resume state, early stopping, history CSV and TensorBoard logs.
 
     `BackupAndRestore` (in `run_dir/backup`) lets an interrupted run
     continue from its last finished epoch; early stopping watches the
     task's monitor and restores the best weights.
+
+    Args:
+        task: the `Task` being trained.
+        train_config: `TrainConfig`.
+        run_dir: str. Where this process writes (a temporary directory on
+            non-chief workers).
+        resume: bool. Append to the history of an interrupted run.
+        gradient_probe: `(x, y)` or None. Log gradient norms on it.
+        restore_dir: str or None. The backup to restore on resume when it
+            is not this process's own (`run_dir/backup`).
     """
     monitor, mode = task.monitor
     callbacks = [
         EpochTimer(),
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+        DistributedBackupAndRestore(os.path.join(run_dir, "backup"),
+                                    restore_dir=restore_dir),
         keras.callbacks.EarlyStopping(
             monitor=monitor, mode=mode, patience=train_config.patience,
             restore_best_weights=True, verbose=1),

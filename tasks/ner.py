@@ -242,7 +242,7 @@ class NERTask(Task):
                 for ex in examples]
 
     def dataset(self, examples, batch_size, training, seed=None,
-                with_targets=True):
+                batch_tokens=None, with_targets=True):
         from kerasnlp_seq.tagger import tagger_targets
         from kerasnlp_seq.tagging_pipeline import tagging_dataset
 
@@ -257,7 +257,7 @@ class NERTask(Task):
             training, tag_ids=self.tag_ids(examples) if with_targets else None,
             targets=lambda y: tagger_targets(self.config.head, y), seed=seed,
             augment=drop_singletons if self.config.unk_rate > 0 else None,
-            bucket=self.config.bucket)
+            bucket=self.config.bucket, batch_tokens=batch_tokens)
 
     # ---------------------------------------------------------- results
     def predict_tags(self, model, token_lists, batch_size=64):

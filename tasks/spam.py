@@ -133,6 +133,8 @@ class SpamTask(TextClassificationTask):
     """Text -> spam or ham, with a tuned threshold and class weights."""
 
     name = "spam"
+    # Class weights, the threshold and spam scores need every example.
+    supports_streaming = False
     summary = "text or e-mail -> spam / ham, threshold tuned for blocked ham"
     Config = SpamConfig
     input_help = "one message per line"

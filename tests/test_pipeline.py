@@ -1,0 +1,158 @@
+"""The tf.data pipeline: bucketing, token budgets, shuffling, order.
+
+Token-budget batches must hold every example exactly once and stay within
+their budget; shuffling must still mix examples across buckets from epoch to
+epoch; and a model's validation results must not depend on how examples were
+batched (padding is masked).
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasnlp_seq import pipeline
+
+
+def _sequences(n=200, seed=0, longest=120):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, longest + 1, size=n)
+    # Element i is [i+1, i+1, ...] so batches can be traced back to examples.
+    return [[i + 1] * int(k) for i, k in enumerate(lengths)]
+
+
+def _dataset(rows):
+    return tf.data.Dataset.from_generator(
+        lambda: iter(rows), output_signature=tf.TensorSpec([None], tf.int32))
+
+
+def _batches(ds):
+    return [b.numpy() for b in ds]
+
+
+def test_bucket_batch_sizes_follow_the_budget():
+    edges = pipeline.bucket_boundaries(400)
+    sizes = pipeline.bucket_batch_sizes(edges, 400, 256, batch_tokens=4096)
+    assert len(sizes) == len(edges) + 1
+    tops = [e - 1 for e in edges] + [400]
+    assert sizes == [max(1, min(256, 4096 // t)) for t in tops]
+    assert sizes[0] == 256 and sizes[-1] == 10  # capped, then 4096 // 400
+    assert sizes == sorted(sizes, reverse=True)
+    assert pipeline.bucket_batch_sizes(edges, 400, 32) == [32] * len(sizes)
+    # A budget below the longest sequence still makes batches of one.
+    assert pipeline.bucket_batch_sizes([8], 50, 16, batch_tokens=10)[-1] == 1
+
+
+@pytest.mark.parametrize("budget", [None, 256, 1000])
+def test_token_budget_batches_hold_every_example_once(budget):
+    rows = _sequences()
+    ds = pipeline.bucketed_batches(_dataset(rows), 64, 120, tf.size,
+                                   batch_tokens=budget)
+    batches = _batches(ds)
+    seen = sorted(int(b[r][0]) for b in batches for r in range(len(b)))
+    assert seen == list(range(1, len(rows) + 1))
+    for b in batches:
+        assert len(b) <= 64
+        if budget and len(b) > 1:
+            assert b.size <= budget  # padded tokens of the batch
+    if budget == 256:  # short texts in big batches, long ones in small
+        sizes = {b.shape[1]: len(b) for b in batches}
+        assert max(sizes.values()) > min(sizes.values())
+
+
+def test_bucketing_pads_less_than_plain_batches():
+    rows = _sequences(n=300)
+    real = sum(len(r) for r in rows)
+
+    def padded(bucket):
+        ds = pipeline.bucketed_batches(_dataset(rows), 32, 120, tf.size,
+                                       bucket=bucket)
+        return sum(b.size for b in _batches(ds))
+
+    assert padded(True) < 0.8 * padded(False)
+    assert padded(True) >= real
+
+
+def test_unbucketed_batches_keep_input_order():
+    rows = _sequences(n=50)
+    ds = pipeline.bucketed_batches(_dataset(rows), 8, 120, tf.size,
+                                   bucket=False, batch_tokens=100)
+    order = [int(r[0]) for b in _batches(ds) for r in b]
+    assert order == list(range(1, 51))
+
+
+def test_shuffling_stays_random_across_buckets():
+    rows = _sequences(n=160)
+    ds = _dataset(rows).shuffle(160, seed=1, reshuffle_each_iteration=True)
+    ds = pipeline.finish(pipeline.bucketed_batches(ds, 16, 120, tf.size,
+                                                   batch_tokens=600),
+                         training=True, seed=1)
+    epochs = [[tuple(sorted(int(r[0]) for r in b)) for b in _batches(ds)]
+              for _ in range(2)]
+    # Different batches each epoch, and batches of different lengths come
+    # in a mixed order rather than bucket by bucket.
+    assert set(epochs[0]) != set(epochs[1])
+    widths = [len(rows[b[0] - 1]) for b in epochs[0]]
+    assert widths != sorted(widths) and widths != sorted(widths, reverse=True)
+
+
+def test_encode_caches_in_memory_on_disk_or_not(tmp_path):
+    calls = []
+
+    def fn(x):
+        tf.py_function(lambda: calls.append(1), [], [])
+        return x * 2
+
+    base = tf.data.Dataset.range(5)
+    for cache in (True, str(tmp_path / "cache"), False):
+        calls.clear()
+        ds = pipeline.encode(base, fn, cache=cache)
+        assert [int(v) for v in ds] == [0, 2, 4, 6, 8]
+        assert [int(v) for v in ds] == [0, 2, 4, 6, 8]
+        assert len(calls) == (10 if cache is False else 5)
+
+
+def test_bad_budget_is_rejected():
+    with pytest.raises(ValueError, match="batch_tokens"):
+        pipeline.bucketed_batches(_dataset([[1]]), 4, 8, tf.size,
+                                  batch_tokens=0)
+
+
+def test_validation_results_do_not_depend_on_bucketing(helpers):
+    """The same examples, bucketed with a budget or not: same metrics."""
+    import keras
+
+    from kerasnlp_seq.text_task import TextClassificationTask
+
+    task = TextClassificationTask(TextClassificationTask.Config(
+        units=8, embedding_dim=8, vocab_size=100))
+    task.name = "pipeline_test"
+    examples = [{"text": t, "label": label}
+                for t, label in helpers.make_texts(70, seed=5, max_len=30)]
+    task.adapt(examples)
+    keras.utils.set_random_seed(0)
+    model = task.build_model()
+    model.compile(**task.compile_args())
+    plain = task.dataset(examples, 16, training=False)
+    bucketed = task.dataset(examples, 16, training=True, seed=3,
+                            batch_tokens=120)
+    a = model.evaluate(plain, verbose=0, return_dict=True)
+    b = model.evaluate(bucketed, verbose=0, return_dict=True)
+    assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+    assert a["accuracy"] == pytest.approx(b["accuracy"])
+
+
+def test_tagging_batches_take_a_token_budget():
+    from kerasnlp_seq.tagging_pipeline import tagging_dataset
+
+    sentences = [["w"] * k for k in (2, 3, 3, 9, 10, 30, 2, 4)]
+
+    def encode(tokens):
+        ids = tf.ones_like(tokens, dtype=tf.int32).to_tensor()
+        return {"words": ids}
+
+    ds = tagging_dataset(sentences, encode, batch_size=8, training=True,
+                         tag_ids=[[0] * len(s) for s in sentences], seed=0,
+                         batch_tokens=20)
+    batches = [(x["words"].shape, y.shape) for x, y in ds]
+    assert sum(s[0] for s, _ in batches) == len(sentences)
+    assert all(s[0] * s[1] <= 20 or s[0] == 1 for s, _ in batches)
