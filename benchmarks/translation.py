@@ -11,10 +11,9 @@ Each run trains through `kerasnlp_seq.runs.train`, exactly as
 would (the task's defaults: subword units learned by BPE, 8k per side,
 BiGRU encoder 2x256, GRU decoder 256 with Luong attention, dropout 0.3,
 label smoothing 0.1, batch 64, Adam 1e-3, clipnorm 5), with a wall-clock
-cap on training: `--minutes` stops after the last epoch that fits (the
-projection uses the previous epoch's time), so the best-on-val weights of
-the finished epochs are kept by early stopping's restore, or the last
-epoch's. Multi30k's val (1014 pairs) selects the model (early stopping on
+cap on training: `--minutes` is the run's `time_limit` (training stops
+mid-epoch at the cap; the cut epoch is still validated), and early
+stopping's restore keeps the best-on-val weights. Multi30k's val (1014 pairs) selects the model (early stopping on
 val loss) and is scored; test2016 is not here and is scored independently:
 `kerasnlp-seq evaluate WORKDIR/multi30k --data .../test2016` with `.en` /
 `.de` files beside it. Anki spa->eng holds back a seeded 2% of spa.txt
@@ -46,41 +45,6 @@ DATASETS = {
 }
 
 
-def time_limit_callback(minutes):
-    """A Keras callback that ends training before `minutes` run out."""
-    import keras
-
-    class TimeLimit(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start = time.perf_counter()
-            self.epoch_start = self.start
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch_start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            now = time.perf_counter()
-            if now + (now - self.epoch_start) > self.start + 60 * minutes:
-                print(f"time limit: stopping after epoch {epoch + 1} "
-                      f"({(now - self.start) / 60:.1f} min)", flush=True)
-                self.model.stop_training = True
-
-    return TimeLimit()
-
-
-def with_time_limit(minutes):
-    """Add the time limit to the run's callbacks (before early stopping's
-    restore, so the best epoch's weights are still the ones saved)."""
-    from kerasnlp_seq import training
-
-    make = training.make_callbacks
-
-    def make_callbacks(*args, **kwargs):
-        return [time_limit_callback(minutes)] + make(*args, **kwargs)
-
-    training.make_callbacks = make_callbacks
-
-
 def score(task, model, examples, method):
     from kerasnlp_seq.translation_metrics import translation_scores
 
@@ -100,11 +64,10 @@ def run(name, overrides, workdir, minutes):
     spec = DATASETS[name]
     data = _results.data_path(*spec["data"])
     valid = _results.data_path(*spec["valid"]) if spec["valid"] else None
+    limit = {"time_limit": minutes} if minutes else {}
     task_config, train_config = runs.resolve_config(
-        "translation", overrides={**spec["overrides"], **overrides})
+        "translation", overrides={**spec["overrides"], **overrides, **limit})
     out = os.path.join(workdir, name)
-    if minutes:
-        with_time_limit(minutes)
     start = time.perf_counter()
     run_dir, _ = runs.train("translation", data=data, valid=valid,
                             output=out, task_config=task_config,

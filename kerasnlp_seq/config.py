@@ -169,6 +169,10 @@ class TrainConfig:
     steps_per_epoch: typing.Optional[int] = option(
         None, "Cap each epoch at this many batches (large or streamed "
         "data).")
+    time_limit: typing.Optional[float] = option(
+        None, "Stop training after this many minutes (checked after every "
+        "batch; the cut epoch is still validated, and early stopping "
+        "restores the best weights).")
     mixed_precision: str = choice(
         "none", ["none", "mixed_float16", "mixed_bfloat16"],
         "Compute in 16-bit floats, keep float32 weights and outputs "
@@ -192,3 +196,4 @@ class TrainConfig:
         check_range(self, "valid_fraction", 0.0, 1.0, inclusive_high=False)
         check_range(self, "batch_tokens", 1)
         check_range(self, "steps_per_epoch", 1)
+        check_range(self, "time_limit", 0.0)

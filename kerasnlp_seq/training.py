@@ -139,6 +139,37 @@ def build_and_compile(task, train_config, strategy=None):
     return model
 
 
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training once `minutes` of it have passed.
+
+    Checked after every batch, so a run never trains much past its budget;
+    Keras still validates the cut epoch, and `EarlyStopping` restores the
+    best weights at the end as usual.
+
+    Args:
+        minutes: float. The training budget.
+    """
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+        self.stopped_epoch = None  # the epoch that was cut, if any
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.stopped_epoch is None
+                and time.perf_counter() - self._start > self.seconds):
+            self.model.stop_training = True
+            self.stopped_epoch = self._epoch
+            print(f"Time limit of {self.seconds / 60:g} min reached in "
+                  f"epoch {self._epoch + 1}: stopping.", flush=True)
+
+
 def make_callbacks(task, train_config, run_dir, resume=False,
                    gradient_probe=None, restore_dir=None):
     """Resume state, early stopping, history CSV and TensorBoard logs.
@@ -160,6 +191,8 @@ def make_callbacks(task, train_config, run_dir, resume=False,
     monitor, mode = task.monitor
     callbacks = [
         EpochTimer(),
+        *([TimeLimit(train_config.time_limit)]
+          if train_config.time_limit else []),
         DistributedBackupAndRestore(os.path.join(run_dir, "backup"),
                                     restore_dir=restore_dir),
         keras.callbacks.EarlyStopping(

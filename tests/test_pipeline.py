@@ -156,3 +156,18 @@ def test_tagging_batches_take_a_token_budget():
     batches = [(x["words"].shape, y.shape) for x, y in ds]
     assert sum(s[0] for s, _ in batches) == len(sentences)
     assert all(s[0] * s[1] <= 20 or s[0] == 1 for s, _ in batches)
+
+
+def test_time_limit_stops_training_mid_epoch():
+    import keras
+    import numpy as np
+
+    from kerasnlp_seq.training import TimeLimit
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    limit = TimeLimit(minutes=0.0)
+    history = model.fit(np.zeros((64, 4)), np.zeros((64, 1)), batch_size=8,
+                        epochs=5, callbacks=[limit], verbose=0)
+    assert limit.stopped_epoch == 0
+    assert len(history.history["loss"]) == 1  # stopped in the first epoch
