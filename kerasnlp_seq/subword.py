@@ -22,13 +22,12 @@ Example:
 """
 
 import heapq
-import os
 
 import tensorflow as tf
 
-from kerasnlp_seq.seq_tokenizers import (END, SPECIAL, START, count_tokens,
-                                         join_tokens, pretokenize, saved_meta,
-                                         strip_special)
+from kerasnlp_seq.seq_tokenizers import (END, SPECIAL, START, WordTokenizer,
+                                         count_tokens, join_tokens,
+                                         pretokenize)
 from kerasnlp_seq.text import Vocabulary
 
 SUFFIX = "##"
@@ -158,8 +157,11 @@ def wordpiece_ids(words, table, max_unit_chars, oov_id=1):
     return tf.ragged.boolean_mask(matrix, matrix >= 0)
 
 
-class SubwordTokenizer:
+class SubwordTokenizer(WordTokenizer):
     """WordPiece units over `pretokenize()` tokens, learned by BPE.
+
+    Shares the vocabulary handling (ids, `pieces`, `save` / `load`) of
+    `WordTokenizer`; only learning, encoding and joining differ.
 
     Args:
         vocabulary: `kerasnlp_seq.text.Vocabulary` of units whose first two
@@ -170,16 +172,11 @@ class SubwordTokenizer:
     kind = "subword"
 
     def __init__(self, vocabulary, lowercase=False):
-        from kerasnlp_seq.seq_tokenizers import WordTokenizer
-
-        WordTokenizer(vocabulary)  # checks the special tokens
-        self.vocabulary = vocabulary
-        self.lowercase = lowercase
+        super().__init__(vocabulary, lowercase)
         units = vocabulary.tokens[2:] or ["x"]
         self.max_unit_chars = max(
             len(u[len(SUFFIX):] if u.startswith(SUFFIX) else u)
             for u in units)
-        self._strings = None
 
     @classmethod
     def adapt(cls, texts, max_size=8000, lowercase=False):
@@ -187,18 +184,6 @@ class SubwordTokenizer:
         counts = count_tokens(texts, lowercase)
         units = learn_bpe(counts, max(1, max_size - len(SPECIAL)))
         return cls(Vocabulary([START, END] + units), lowercase)
-
-    @property
-    def size(self):
-        return self.vocabulary.size
-
-    @property
-    def tokens(self):
-        return list(SPECIAL[:2]) + self.vocabulary.tokens
-
-    @property
-    def resources(self):
-        return [self.vocabulary.table]
 
     def encode(self, texts):
         """Strings `(batch,)` -> ragged int32 unit ids, no start/end."""
@@ -208,26 +193,9 @@ class SubwordTokenizer:
         # (batch, words, units) -> (batch, units)
         return words.with_flat_values(ids).merge_dims(1, 2)
 
-    def pieces(self, ids):
-        """Ids `(batch, t)` -> ragged unit strings (specials dropped)."""
-        if self._strings is None:
-            with tf.init_scope():
-                self._strings = tf.constant(self.tokens)
-        return tf.gather(self._strings, strip_special(ids))
-
     def decode(self, ids):
         """Ids `(batch, t)` -> detokenized strings `(batch,)`."""
         pieces = self.pieces(ids)
         text = tf.strings.reduce_join(pieces, axis=-1, separator=" ")
         text = tf.strings.regex_replace(text, " " + SUFFIX, "")
         return join_tokens(tf.strings.split(text))
-
-    def save(self, directory, prefix):
-        path = os.path.join(directory, f"{prefix}_vocab.txt")
-        self.vocabulary.save(path)
-        return saved_meta(self, path)
-
-    @classmethod
-    def load(cls, directory, meta):
-        path = os.path.join(directory, meta["file"])
-        return cls(Vocabulary.load(path), meta["lowercase"])
