@@ -19,6 +19,11 @@ Each part runs in its own process (a fresh peak RSS, no shared graphs):
 - `inference`: tiny sentiment and NER runs on the bundled samples, then
   their SavedModels (loaded with `tf.saved_model.load`) serve IMDB reviews
   and CoNLL sentences: texts/s at batch 64, p50/p99 latency of one text.
+- `kernels`: the same model on random ids, one fixed batch shape
+  (`--kernel-shape`, default 64x200), every sequence full length: Keras'
+  CPU LSTM with and without a mask, each with and without XLA
+  (`jit_compile`), rounds alternating. What the mask costs, and whether XLA
+  buys it back.
 - `memory`: peak RSS of `kerasnlp-seq train sentiment --stream on` on
   generated 100 MB and 1 GB TSV files under /tmp (steps capped: the point
   is that memory stays flat as the file grows).
@@ -259,8 +264,37 @@ def part_memory(args):
     return out
 
 
+def part_kernels(args):
+    import keras
+    import numpy as np
+
+    batch, length = args.kernel_shape
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20000, (batch * 6, length)).astype("int32")
+    y = rng.integers(0, 2, (batch * 6, 1)).astype("float32")
+    variants = {"unmasked": (False, False), "masked": (True, False),
+                "unmasked + XLA": (False, True), "masked + XLA": (True, True)}
+    models = {}
+    for name, (mask, jit) in variants.items():
+        keras.utils.set_random_seed(0)
+        model = build_model(20000, mask)
+        model.compile("adam", "binary_crossentropy", jit_compile=jit)
+        model.fit(x[:batch], y[:batch], batch_size=batch, verbose=0)  # trace
+        models[name] = model
+    rates = {name: [] for name in variants}
+    for _ in range(args.rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+            rates[name].append(len(x) * length /
+                               (time.perf_counter() - start))
+            print(name, f"{rates[name][-1]:.0f} tokens/s", flush=True)
+    return {"shape": [batch, length], "load": os.getloadavg()[0],
+            "tokens_per_s": {k: max(v) for k, v in rates.items()}}
+
+
 PARTS = {"train": part_train, "inference": part_inference,
-         "memory": part_memory}
+         "kernels": part_kernels, "memory": part_memory}
 
 
 def report(results, args):
@@ -346,6 +380,18 @@ def report(results, args):
                                   if isinstance(v, dict)],
                                  ["task", "texts_per_s", "p50_ms", "p99_ms",
                                   "load"]), ""]
+    kernels = results.get("kernels")
+    if kernels:
+        rates = kernels["tokens_per_s"]
+        batch, length = kernels["shape"]
+        lines += [f"**Kernels** (the same model on random ids, batches of "
+                  f"{batch} x {length}, no padding; best of the alternating "
+                  f"rounds; load {kernels['load']:.1f})", "",
+                  _results.table([{
+                      "variant": name, "tokens/s": rate,
+                      "vs unmasked": rate / rates["unmasked"]}
+                      for name, rate in rates.items()],
+                      ["variant", "tokens/s", "vs unmasked"]), ""]
     memory = results.get("memory")
     if memory:
         sizes = sorted((k for k in memory if k.isdigit()), key=float)
@@ -380,6 +426,11 @@ def main():
     parser.add_argument("--sizes", nargs="+", type=int, default=[100, 1000],
                         help="generated file sizes in MB (memory part)")
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--kernel-shape", nargs=2, type=int,
+                        default=[64, 200], metavar=("BATCH", "LENGTH"),
+                        help="batch shape of the kernels part")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds of the kernels part")
     parser.add_argument("--in-memory", nargs="*", type=int, default=[],
                         help="sizes also run with --stream off, to compare")
     parser.add_argument("--unmasked", action="store_true",

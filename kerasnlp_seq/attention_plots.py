@@ -20,8 +20,8 @@ def plot_attention(weights, source_tokens, target_tokens, path, title=None):
     Example:
 
     >>> plot_attention([[0.9, 0.1], [0.2, 0.8]], ["hola", "mundo"],
-    ...                ["hello", "world"], "/tmp/attention.png")
-    '/tmp/attention.png'
+    ...                ["hello", "world"], "attention.png")
+    'attention.png'
     """
     import matplotlib
 

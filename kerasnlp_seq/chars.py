@@ -13,7 +13,6 @@ start at 2 (most frequent first). Case is kept by default: capitals are a
 signal ("FREE", "WINNER"). Runs of white space become one space.
 """
 
-import collections
 import json
 import os
 
@@ -22,6 +21,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerasnlp_seq.errors import DataError
+from kerasnlp_seq.text import count_pieces, most_frequent, string_table
 
 
 def split_chars(texts, lowercase=False):
@@ -79,35 +79,15 @@ class CharVocabulary:
         if max_size < 3:
             raise ValueError("`max_size` of a CharVocabulary must be at least "
                              f"3. Received: max_size={max_size!r}")
-        counts = collections.Counter()
-        batch = []
-
-        def flush():
-            chars = split_chars(tf.constant(batch), lowercase)
-            counts.update(chars.flat_values.numpy().tolist())
-            batch.clear()
-
-        for text in texts:
-            batch.append(text)
-            if len(batch) >= batch_size:
-                flush()
-        if batch:
-            flush()
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return cls([c.decode("utf-8") for c, _ in ranked[:max_size - 2]],
-                   lowercase=lowercase)
+        counts = count_pieces(
+            texts, lambda batch: split_chars(batch, lowercase), batch_size)
+        return cls(most_frequent(counts, max_size - 2), lowercase=lowercase)
 
     @property
     def table(self):
         """A `tf.lookup.StaticHashTable` from character to id (unknown -> 1)."""
         if self._table is None:
-            with tf.init_scope():  # one eager table that every graph captures
-                keys = tf.constant(self.chars or ["\x00"], dtype=tf.string)
-                values = (tf.range(2, 2 + len(self.chars), dtype=tf.int64)
-                          if self.chars else tf.constant([1], tf.int64))
-                self._table = tf.lookup.StaticHashTable(
-                    tf.lookup.KeyValueTensorInitializer(keys, values),
-                    default_value=1)
+            self._table = string_table(self.chars)
         return self._table
 
     def encode(self, texts, max_chars=None, truncating="post"):
@@ -162,7 +142,7 @@ class MaskedConv1D(keras.layers.Layer):
     Example:
 
     >>> x = keras.ops.ones((2, 7, 3))
-    >>> MaskedConv1D(4, kernel_size=3, pool_size=3)(x).shape
+    >>> tuple(MaskedConv1D(4, kernel_size=3, pool_size=3)(x).shape)
     (2, 3, 4)
     """
 

@@ -232,8 +232,9 @@ def export_text_classifier(model, encode, resources, label_names, path,
 
     Example:
 
-    >>> export_text_classifier(model, task.encode_texts, [task.vocab.table],
-    ...                        ["negative", "positive"], "/tmp/serving")
+    >>> export_text_classifier(  # doctest: +SKIP
+    ...     model, task.encode_texts, [task.vocab.table],
+    ...     ["negative", "positive"], "/tmp/serving")
     """
     import keras
     import tensorflow as tf

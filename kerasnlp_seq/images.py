@@ -30,7 +30,8 @@ def decode_image(data, size):
 
     Example:
 
-    >>> pixels = decode_image(tf.io.read_file("cat.jpg"), 160)
+    >>> pixels = decode_image(  # doctest: +SKIP
+    ...     tf.io.read_file("cat.jpg"), 160)
     """
     import tensorflow as tf
 

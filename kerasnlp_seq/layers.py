@@ -17,7 +17,7 @@ class MaskedGlobalPooling(keras.layers.Layer):
     Example:
 
     >>> x = keras.ops.ones((2, 5, 3))
-    >>> MaskedGlobalPooling("max_mean")(x).shape
+    >>> tuple(MaskedGlobalPooling("max_mean")(x).shape)
     (2, 6)
     """
 

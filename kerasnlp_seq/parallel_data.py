@@ -178,8 +178,9 @@ def read_parallel(spec, role="train", source=None, target=None,
 
     Example:
 
-    >>> pairs = read_parallel("multi30k/train", source="en", target="de")
-    >>> pairs[0]["source"], pairs[0]["target"]
+    >>> pairs = read_parallel(  # doctest: +SKIP
+    ...     "multi30k/train", source="en", target="de")
+    >>> pairs[0]["source"], pairs[0]["target"]  # doctest: +SKIP
     """
     if tfds_data.is_tfds(spec):
         return read_tfds(spec, role, source, target, tfds_data_dir)

@@ -104,7 +104,8 @@ def read_table(path, columns, format=None, header=True, required=None,
 
     Example:
 
-    >>> rows = read_table("reviews.csv", {"text": "review", "label": "sentiment"})
+    >>> rows = read_table(  # doctest: +SKIP
+    ...     "reviews.csv", {"text": "review", "label": "sentiment"})
     """
     path = str(path)
     format = format or detect_format(path)

@@ -27,7 +27,7 @@ import os
 import tensorflow as tf
 
 from kerasnlp_seq.errors import DataError
-from kerasnlp_seq.text import Vocabulary
+from kerasnlp_seq.text import Vocabulary, count_pieces
 
 JOINER = "\uffed"
 START, END = "[START]", "[END]"
@@ -74,22 +74,10 @@ def join_tokens(tokens):
 
 def count_tokens(texts, lowercase=False, batch_size=1024):
     """A `collections.Counter` of the tokens of `texts` (iterable of str)."""
-    counts = collections.Counter()
-    batch = []
-
-    def flush():
-        tokens = pretokenize(tf.constant(batch), lowercase)
-        counts.update(t.decode("utf-8")
-                      for t in tokens.flat_values.numpy().tolist())
-        batch.clear()
-
-    for text in texts:
-        batch.append(text)
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
-    return counts
+    counts = count_pieces(texts, lambda batch: pretokenize(batch, lowercase),
+                          batch_size)
+    return collections.Counter({k.decode("utf-8"): n
+                                for k, n in counts.items()})
 
 
 def strip_special(ids):

@@ -23,9 +23,10 @@ not on the file size.
 
 Example:
 
->>> examples = scan_table("big.tsv", {"text": "text", "label": "label"})
->>> train, valid = examples.split(0.1, seed=1337)
->>> ds = train.records()  # (text, label) string pairs, from disk
+>>> examples = scan_table(  # doctest: +SKIP
+...     "big.tsv", {"text": "text", "label": "label"})
+>>> train, valid = examples.split(0.1, seed=1337)  # doctest: +SKIP
+>>> ds = train.records()  # doctest: +SKIP
 """
 
 import random

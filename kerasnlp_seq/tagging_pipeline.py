@@ -11,9 +11,10 @@ can keep in a `cache` dict between calls.
 
 Example:
 
->>> ds = tagging_dataset([["EU", "rejects"]], encoder.encode, batch_size=8,
-...                      training=False)
->>> rows = predict_tag_ids(model, ds)
+>>> ds = tagging_dataset(  # doctest: +SKIP
+...     [["EU", "rejects"]], encoder.encode, batch_size=8,
+...     training=False)
+>>> rows = predict_tag_ids(model, ds)  # doctest: +SKIP
 """
 
 import tensorflow as tf

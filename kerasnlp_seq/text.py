@@ -50,6 +50,62 @@ def tokenize(texts, lowercase=True, strip_html=True):
     return tf.strings.split(standardize(texts, lowercase, strip_html))
 
 
+def count_pieces(texts, split, batch_size=1024):
+    """Count what `split` cuts `texts` into, a batch of texts per TF call.
+
+    Args:
+        texts: iterable of str (a list or a generator; read once).
+        split: function from a string tensor `(batch,)` to a ragged string
+            tensor (tokens, characters, ...).
+        batch_size: int. Texts per call of `split`.
+
+    Returns:
+        A `collections.Counter` of byte strings.
+    """
+    counts = collections.Counter()
+    batch = []
+
+    def flush():
+        counts.update(split(tf.constant(batch)).flat_values.numpy().tolist())
+        batch.clear()
+
+    for text in texts:
+        batch.append(text)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return counts
+
+
+def most_frequent(counts, limit, min_count=1):
+    """The `limit` most frequent keys of `counts` seen `min_count` times or
+    more, most frequent first, ties in key order; bytes decoded as UTF-8."""
+    ranked = sorted((kv for kv in counts.items() if kv[1] >= min_count),
+                    key=lambda kv: (-kv[1], kv[0]))
+    return [k.decode("utf-8") if isinstance(k, bytes) else k
+            for k, _ in ranked[:max(0, limit)]]
+
+
+def string_table(keys, first_id=2, default_id=1, dtype=tf.int64):
+    """A `tf.lookup.StaticHashTable` from `keys[i]` to `first_id + i`.
+
+    Created eagerly even when first called inside a graph (a tf.data map, a
+    tf.function), so every graph that uses it captures the same table.
+    Strings not in `keys` map to `default_id`.
+    """
+    with tf.init_scope():
+        keys = list(keys)
+        # A table needs one key: an empty vocabulary maps everything to
+        # `default_id` (the placeholder "" maps there too).
+        values = (tf.range(first_id, first_id + len(keys), dtype=dtype)
+                  if keys else tf.constant([default_id], dtype))
+        return tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(keys or [""], dtype=tf.string), values),
+            default_value=tf.constant(default_id, dtype))
+
+
 class Vocabulary:
     """A token <-> id mapping with a TensorFlow lookup table for graphs.
 
@@ -88,40 +144,16 @@ class Vocabulary:
             strip_html: bool. As in `standardize`.
             batch_size: int. Texts tokenized per TF call.
         """
-        counts = collections.Counter()
-        batch = []
-
-        def flush():
-            tokens = tokenize(tf.constant(batch), lowercase, strip_html)
-            counts.update(tokens.flat_values.numpy().tolist())
-            batch.clear()
-
-        for text in texts:
-            batch.append(text)
-            if len(batch) >= batch_size:
-                flush()
-        if batch:
-            flush()
-        ranked = sorted(
-            (item for item in counts.items() if item[1] >= min_count),
-            key=lambda kv: (-kv[1], kv[0]))
-        keep = max(0, max_size - 2)
-        return cls([t.decode("utf-8") for t, _ in ranked[:keep]])
+        counts = count_pieces(
+            texts, lambda batch: tokenize(batch, lowercase, strip_html),
+            batch_size)
+        return cls(most_frequent(counts, max_size - 2, min_count))
 
     @property
     def table(self):
         """A `tf.lookup.StaticHashTable` from token to id (OOV -> 1)."""
         if self._table is None:
-            # Created eagerly even when first used inside a graph (a tf.data
-            # map, a tf.function), so every graph can capture the same table.
-            with tf.init_scope():
-                keys = tf.constant(self.tokens or [PAD], dtype=tf.string)
-                values = tf.range(2, 2 + len(self.tokens), dtype=tf.int64)
-                if not self.tokens:
-                    values = tf.constant([0], dtype=tf.int64)
-                self._table = tf.lookup.StaticHashTable(
-                    tf.lookup.KeyValueTensorInitializer(keys, values),
-                    default_value=1)
+            self._table = string_table(self.tokens)
         return self._table
 
     def lookup(self, tokens):

@@ -412,6 +412,8 @@ class TextClassificationTask(Task):
         """`(text, label id)` (or texts) of streamed examples, from disk."""
         import tensorflow as tf
 
+        from kerasnlp_seq.text import string_table
+
         ds = examples.records()
         if not with_targets:
             return ds.map(lambda text, label: text)
@@ -422,11 +424,8 @@ class TextClassificationTask(Task):
                 f"label {unknown[0]!r} was not seen in training. Known "
                 f"labels: {self.labels.names}.", examples.path,
                 examples.first_line(unknown[0]))
-        with tf.init_scope():
-            table = tf.lookup.StaticHashTable(
-                tf.lookup.KeyValueTensorInitializer(
-                    tf.constant(self.labels.names),
-                    tf.range(len(self.labels.names), dtype=tf.int32)), -1)
+        table = string_table(self.labels.names, first_id=0, default_id=-1,
+                             dtype=tf.int32)
         return ds.map(lambda text, label: (text, table.lookup(label)),
                       num_parallel_calls=tf.data.AUTOTUNE)
 

@@ -8,7 +8,8 @@ readers, with the tag ids turned into their names.
 
 Example:
 
->>> sentences = load_tagged("tfds:conll2003", "train", tag_feature="pos")
+>>> sentences = load_tagged(  # doctest: +SKIP
+...     "tfds:conll2003", "train", tag_feature="pos")
 """
 
 from kerasnlp_seq import tfds_data

@@ -172,13 +172,15 @@ class TranslationTask(Task):
 
         from kerasnlp_seq.builder import build_recurrent
         from kerasnlp_seq.decoder import RecurrentDecoder
+        from kerasnlp_seq.decoder import embedding_initializer
 
         c = self.config
         source = keras.Input((None,), dtype="int32", name="source")
         target_in = keras.Input((None,), dtype="int32", name="target_in")
-        x = keras.layers.Embedding(self.source_tokenizer.size,
-                                   c.embedding_dim, mask_zero=True,
-                                   name="source_embedding")(source)
+        x = keras.layers.Embedding(
+            self.source_tokenizer.size, c.embedding_dim, mask_zero=True,
+            embeddings_initializer=embedding_initializer(),
+            name="source_embedding")(source)
         x = keras.layers.Dropout(c.dropout, name="source_dropout")(x)
         encoder = build_recurrent(
             cell=c.cell, units=c.encoder_units, num_layers=c.encoder_layers,
