@@ -12,6 +12,7 @@ of fields, bytes that are not UTF-8, an empty text.
 
 import csv
 import gzip
+import itertools
 import json
 import os
 
@@ -108,16 +109,8 @@ def read_table(path, columns, format=None, header=True, required=None,
     ...     "reviews.csv", {"text": "review", "label": "sentiment"})
     """
     path = str(path)
-    format = format or detect_format(path)
-    if format not in FORMATS:
-        raise DataError(
-            f"unknown format. Expected one of {list(FORMATS)}. "
-            f"Received: format={format!r}", path)
-    records = []
-    for record in iter_table(path, columns, format, header, required):
-        records.append(record)
-        if limit is not None and len(records) >= limit:
-            break
+    records = list(itertools.islice(
+        iter_table(path, columns, format, header, required), limit))
     if not records:
         raise DataError("no records found; the file is empty.", path)
     return records
