@@ -7,11 +7,15 @@ Each part runs in its own process (a fresh peak RSS, no shared graphs):
 
 - `train`: side by side in one process, the same model (embedding 128, two
   BiLSTM(64) layers, sigmoid output, Adam 1e-3) on IMDB's train half (10%
-  held back, the same split for both): (a) the toolkit's pipeline, full
+  held back, the same split for both): (a) the toolkit, its builder's
+  layers (`build_recurrent`) and its pipeline, full
   reviews (no truncation: up to 2737 tokens), masked, length-bucketed with
   a token budget per batch (`--batch-tokens`, batch size capped at
   `--max-batch`); (b) the keras.io recipe, every review padded or truncated
-  (`pre`) to 200 tokens, fixed batches of 32, no mask. Both get the same
+  (`pre`) to 200 tokens, fixed batches of 32, no mask, `keras.layers.LSTM`.
+  `--hoisted` adds (a_hoisted): the same with `hoist_inputs=True`
+  (`kerasnlp_seq.recurrent.FastLSTM`).
+  Both get the same
   token ids (the toolkit's tokenizer and vocabulary, encoded once, outside
   the timings). Epochs alternate (a, b, a, b, ...) so load changes hit both.
   Real tokens are the non-padding tokens each recipe feeds the model. A
@@ -19,11 +23,11 @@ Each part runs in its own process (a fresh peak RSS, no shared graphs):
 - `inference`: tiny sentiment and NER runs on the bundled samples, then
   their SavedModels (loaded with `tf.saved_model.load`) serve IMDB reviews
   and CoNLL sentences: texts/s at batch 64, p50/p99 latency of one text.
-- `kernels`: the same model on random ids, one fixed batch shape
-  (`--kernel-shape`, default 64x200), every sequence full length: Keras'
-  CPU LSTM with and without a mask, each with and without XLA
-  (`jit_compile`), rounds alternating. What the mask costs, and whether XLA
-  buys it back.
+- `kernels`: the same model on random ids, fixed batch shapes
+  (`--kernel-shapes`, default 32x200 64x200 256x200), every sequence full
+  length: Keras' LSTM layers and the toolkit's hoisted `FastLSTM`, each with and
+  without a mask (`--xla`: also Keras' with XLA `jit_compile`), rounds
+  alternating. What the layers, the mask and XLA each cost or buy.
 - `memory`: peak RSS of `kerasnlp-seq train sentiment --stream on` on
   generated 100 MB and 1 GB TSV files under /tmp (steps capped: the point
   is that memory stays flat as the file grows).
@@ -67,14 +71,26 @@ def matmul_flops(n=2048, repeat=10):
     return 2 * n ** 3 * repeat / (time.perf_counter() - start)
 
 
-def build_model(vocab_size, mask):
+def build_model(vocab_size, mask, layers="toolkit"):
+    """Embedding 128 -> BiLSTM(64) x2 -> sigmoid.
+
+    `layers`: `toolkit` (the builder's defaults), `hoisted` (the builder
+    with `hoist_inputs=True`) or `keras` (as keras.io writes it).
+    """
     import keras
+
+    from kerasnlp_seq.builder import build_recurrent
 
     inputs = keras.Input((None,), dtype="int32")
     x = keras.layers.Embedding(vocab_size, 128, mask_zero=mask)(inputs)
-    x = keras.layers.Bidirectional(keras.layers.LSTM(
-        64, return_sequences=True))(x)
-    x = keras.layers.Bidirectional(keras.layers.LSTM(64))(x)
+    if layers in ("toolkit", "hoisted"):
+        x = build_recurrent(cell="lstm", units=64, num_layers=2,
+                            bidirectional=True,
+                            hoist_inputs=layers == "hoisted")(x)
+    else:  # as keras.io writes it
+        x = keras.layers.Bidirectional(keras.layers.LSTM(
+            64, return_sequences=True))(x)
+        x = keras.layers.Bidirectional(keras.layers.LSTM(64))(x)
     outputs = keras.layers.Dense(1, activation="sigmoid")(x)
     model = keras.Model(inputs, outputs)
     model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
@@ -132,19 +148,23 @@ def part_train(args):
                                          padding="pre", truncating="pre")
 
     full = sum(len(r) for r in ids["train"])
-    real = {"a": full, "a2": full,
+    real = {"a": full, "a_hoisted": full, "a2": full,
             "b": sum(min(len(r), 200) for r in ids["train"])}
     keras.utils.set_random_seed(1)
     models = {"a": build_model(vocab.size, True),
+              "a_hoisted": build_model(vocab.size, True, layers="hoisted"),
               "a2": build_model(vocab.size, False),
-              "b": build_model(vocab.size, False)}
+              "b": build_model(vocab.size, False, layers="keras")}
     data = {"a": (toolkit("train", True),),
+            "a_hoisted": (toolkit("train", True),),
             "a2": (toolkit("train", True, pre_pad=True),),
             "b": (kerasio("train"), labels["train"])}
     valid = {"a": (toolkit("valid", False),),
+             "a_hoisted": (toolkit("valid", False),),
              "a2": (toolkit("valid", False, pre_pad=True),),
              "b": (kerasio("valid"), labels["valid"])}
-    keys = ["a", "a2", "b"] if args.unmasked else ["a", "b"]
+    keys = (["a"] + ["a_hoisted"] * args.hoisted + ["a2"] * args.unmasked
+            + ["b"])
     epochs = {key: [] for key in keys}
     flops = []
     for epoch in range(args.epochs):
@@ -268,29 +288,41 @@ def part_kernels(args):
     import keras
     import numpy as np
 
-    batch, length = args.kernel_shape
     rng = np.random.default_rng(0)
-    x = rng.integers(1, 20000, (batch * 6, length)).astype("int32")
-    y = rng.integers(0, 2, (batch * 6, 1)).astype("float32")
-    variants = {"unmasked": (False, False), "masked": (True, False),
-                "unmasked + XLA": (False, True), "masked + XLA": (True, True)}
-    models = {}
-    for name, (mask, jit) in variants.items():
-        keras.utils.set_random_seed(0)
-        model = build_model(20000, mask)
-        model.compile("adam", "binary_crossentropy", jit_compile=jit)
-        model.fit(x[:batch], y[:batch], batch_size=batch, verbose=0)  # trace
-        models[name] = model
-    rates = {name: [] for name in variants}
-    for _ in range(args.rounds):
-        for name, model in models.items():
-            start = time.perf_counter()
-            model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-            rates[name].append(len(x) * length /
-                               (time.perf_counter() - start))
-            print(name, f"{rates[name][-1]:.0f} tokens/s", flush=True)
-    return {"shape": [batch, length], "load": os.getloadavg()[0],
-            "tokens_per_s": {k: max(v) for k, v in rates.items()}}
+    variants = {}  # name: (layers, mask, jit)
+    for mask in (False, True):
+        prefix = "masked" if mask else "unmasked"
+        variants[f"keras {prefix}"] = ("keras", mask, False)
+        variants[f"hoisted {prefix}"] = ("hoisted", mask, False)
+        if args.xla:
+            variants[f"keras {prefix} + XLA"] = ("keras", mask, True)
+    out = []
+    for shape in args.kernel_shapes:
+        batch, length = (int(n) for n in shape.split("x"))
+        n = batch * args.kernel_batches
+        x = rng.integers(1, 20000, (n, length)).astype("int32")
+        y = rng.integers(0, 2, (n, 1)).astype("float32")
+        models = {}
+        for name, (layers, mask, jit) in variants.items():
+            keras.utils.set_random_seed(0)
+            model = build_model(20000, mask, layers=layers)
+            model.compile("adam", "binary_crossentropy", jit_compile=jit)
+            model.fit(x[:batch], y[:batch], batch_size=batch,
+                      verbose=0)  # trace
+            models[name] = model
+        rates = {name: [] for name in variants}
+        load = os.getloadavg()[0]
+        for _ in range(args.rounds):
+            for name, model in models.items():
+                start = time.perf_counter()
+                model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+                rates[name].append(len(x) * length /
+                                   (time.perf_counter() - start))
+                print(shape, name, f"{rates[name][-1]:.0f} tokens/s",
+                      flush=True)
+        out.append({"shape": [batch, length], "load": load,
+                    "tokens_per_s": {k: max(v) for k, v in rates.items()}})
+    return {"runs": out}
 
 
 PARTS = {"train": part_train, "inference": part_inference,
@@ -315,6 +347,8 @@ def report(results, args):
         budget = (f"{train['batch_tokens']} tokens/batch (max "
                   f"{train['max_batch']})")
         names = {"a": f"toolkit: full reviews, bucketed, {budget}, masked",
+                 "a_hoisted": f"toolkit with hoist_inputs=True (FastLSTM): "
+                              f"full reviews, bucketed, {budget}, masked",
                  "a2": f"toolkit pipeline, no mask: full reviews, bucketed, "
                        f"{budget}, padded before (as keras.io)",
                  "b": "keras.io: pad/truncate 200 (pre), batch 32, no mask"}
@@ -352,8 +386,11 @@ def report(results, args):
                       (train["real_tokens"]["b"] /
                        train["epochs"]["b"][-1]["seconds"])) + "**"
                   " (goal >= 2.0 at equal or better accuracy)" + (
-                      f"; a2/b: **{summary['a2'] / summary['b']:.2f}**."
-                      if "a2" in summary else "."), ""]
+                      f"; a2/b: **{summary['a2'] / summary['b']:.2f}**"
+                      if "a2" in summary else "") + (
+                      f"; a_hoisted/a (the layers alone): "
+                      f"**{summary['a_hoisted'] / summary['a']:.2f}**"
+                      if "a_hoisted" in summary else "") + ".", ""]
         peak = max(train["matmul_flops"])
         per_token = train["flops_per_token"]
         lines += [
@@ -382,16 +419,23 @@ def report(results, args):
                                   "load"]), ""]
     kernels = results.get("kernels")
     if kernels:
-        rates = kernels["tokens_per_s"]
-        batch, length = kernels["shape"]
-        lines += [f"**Kernels** (the same model on random ids, batches of "
-                  f"{batch} x {length}, no padding; best of the alternating "
-                  f"rounds; load {kernels['load']:.1f})", "",
-                  _results.table([{
-                      "variant": name, "tokens/s": rate,
-                      "vs unmasked": rate / rates["unmasked"]}
-                      for name, rate in rates.items()],
-                      ["variant", "tokens/s", "vs unmasked"]), ""]
+        rows = []
+        for run in kernels.get("runs", []):
+            rates = run["tokens_per_s"]
+            for name, rate in rates.items():
+                masking = "masked" if " masked" in name else "unmasked"
+                rows.append({
+                    "batch x length": "x".join(map(str, run["shape"])),
+                    "variant": name, "tokens/s": rate,
+                    "vs keras, same mask": rate / rates[f"keras {masking}"],
+                    "load": run["load"]})
+        lines += ["**Kernels** (the same model on random ids, every "
+                  "sequence full length; best of the alternating rounds; "
+                  "`keras`: `keras.layers.LSTM`, `hoisted`: the builder's "
+                  "`hoist_inputs=True` layers, `FastLSTM`)", "",
+                  _results.table(rows, ["batch x length", "variant",
+                                        "tokens/s", "vs keras, same mask",
+                                        "load"]), ""]
     memory = results.get("memory")
     if memory:
         sizes = sorted((k for k in memory if k.isdigit()), key=float)
@@ -426,9 +470,17 @@ def main():
     parser.add_argument("--sizes", nargs="+", type=int, default=[100, 1000],
                         help="generated file sizes in MB (memory part)")
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--kernel-shape", nargs=2, type=int,
-                        default=[64, 200], metavar=("BATCH", "LENGTH"),
-                        help="batch shape of the kernels part")
+    parser.add_argument("--kernel-shapes", nargs="+",
+                        default=["32x200", "64x200", "256x200"],
+                        metavar="BATCHxLENGTH",
+                        help="batch shapes of the kernels part")
+    parser.add_argument("--kernel-batches", type=int, default=20,
+                        help="batches per timing in the kernels part")
+    parser.add_argument("--xla", action="store_true",
+                        help="kernels part: also Keras' layers under XLA")
+    parser.add_argument("--hoisted", action="store_true",
+                        help="train part: also the toolkit with "
+                        "hoist_inputs=True")
     parser.add_argument("--rounds", type=int, default=3,
                         help="alternating rounds of the kernels part")
     parser.add_argument("--in-memory", nargs="*", type=int, default=[],

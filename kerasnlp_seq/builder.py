@@ -1,10 +1,13 @@
-"""The shared recurrent builder: a stack of stock Keras RNN layers from flat options.
+"""The shared recurrent builder: a stack of Keras RNN layers from flat options.
 
 Every task builds its encoder (and decoder) through `build_recurrent()`, so
 the choice of cell, depth, direction, dropout and residual connections is one
-set of keyword arguments, and a saved `.keras` model holds only stock Keras
-layers: it reloads with `keras.saving.load_model(path)` in safe mode, without
-`custom_objects`.
+set of keyword arguments. The recurrent layers are the stock Keras classes,
+or with `hoist_inputs=True` `kerasnlp_seq.recurrent`'s `FastLSTM`/`FastGRU`/
+`FastSimpleRNN` (the Keras classes with the input projection hoisted out of
+the time loop; same weights and outputs). A saved `.keras` model reloads with
+`keras.saving.load_model(path)` in safe mode, without `custom_objects`, once
+`kerasnlp_seq.layers` is imported (the toolkit's layers are registered).
 """
 
 import numbers
@@ -22,12 +25,14 @@ def build_recurrent(cell="lstm", units=64, num_layers=1, bidirectional=False,
                     return_state=False, dropout=0.0, recurrent_dropout=0.0,
                     residual=False, activation="tanh",
                     recurrent_activation="sigmoid", use_bias=True,
-                    unroll=False, reset_after=True, name=None):
+                    unroll=False, reset_after=True, hoist_inputs=False,
+                    name=None):
     """Builds a stack of recurrent layers to call on a sequence tensor.
 
     The result is a plain callable (not a custom layer): calling it in the
-    functional API applies `SimpleRNN`/`LSTM`/`GRU`, `Bidirectional`,
-    `Dropout`, `Add` and merge layers, nothing else. Its layers are created
+    functional API applies `SimpleRNN`/`LSTM`/`GRU` (or their hoisted
+    subclasses), `Bidirectional`, `Dropout`, `Add` and merge layers, nothing
+    else. Its layers are created
     here, once; calling the stack twice shares their weights. Masks (e.g.
     from `Embedding(mask_zero=True)`) flow through every layer; pad on the
     right to keep the cuDNN kernel usable on a GPU (see `cudnn_report()`).
@@ -76,6 +81,12 @@ def build_recurrent(cell="lstm", units=64, num_layers=1, bidirectional=False,
         unroll: bool. Whether to unroll the time loop (short sequences only).
         reset_after: bool. The GRU convention (`gru` only; True is the
             cuDNN-compatible one).
+        hoist_inputs: bool. Whether to use `kerasnlp_seq.recurrent`'s layers,
+            which compute every timestep's input projection in one matmul
+            before the time loop, rather than Keras' per-step one. Same
+            weights, same outputs; on a GPU both take Keras' path. On a CPU
+            they are faster for small batches of tokens and slower for large
+            ones (measured in `benchmarks/RESULTS.md`), hence off by default.
         name: str or None. Prefix for the layer names (`{name}_{cell}_1`,
             `{name}_dropout_2`, ...); `None` lets Keras pick unique names.
 
@@ -102,13 +113,14 @@ def build_recurrent(cell="lstm", units=64, num_layers=1, bidirectional=False,
         dropout=dropout, recurrent_dropout=recurrent_dropout,
         residual=residual, activation=activation,
         recurrent_activation=recurrent_activation, use_bias=use_bias,
-        unroll=unroll, reset_after=reset_after, name=name)
+        unroll=unroll, reset_after=reset_after, hoist_inputs=hoist_inputs,
+        name=name)
     _validate(config)
     return RecurrentStack(config)
 
 
 class RecurrentStack:
-    """A configured stack of stock Keras recurrent layers; see `build_recurrent()`.
+    """A configured stack of Keras recurrent layers; see `build_recurrent()`.
 
     Attributes:
         layers: list. The recurrent layers in order (`Bidirectional`
@@ -167,7 +179,11 @@ class RecurrentStack:
             kwargs["recurrent_activation"] = c["recurrent_activation"]
         if c["cell"] == "gru":
             kwargs["reset_after"] = c["reset_after"]
-        layer = getattr(keras.layers, CELLS[c["cell"]])(**kwargs)
+        if c["hoist_inputs"]:
+            from kerasnlp_seq.recurrent import LAYERS
+            layer = LAYERS[c["cell"]](**kwargs)
+        else:
+            layer = getattr(keras.layers, CELLS[c["cell"]])(**kwargs)
         if c["bidirectional"]:
             layer = keras.layers.Bidirectional(
                 layer, merge_mode=c["merge_mode"],
@@ -264,7 +280,8 @@ def _validate(c):
             fail(arg, "a positive int")
         c[arg] = int(value)
     for arg in ("bidirectional", "return_sequences", "return_state",
-                "residual", "use_bias", "unroll", "reset_after"):
+                "residual", "use_bias", "unroll", "reset_after",
+                "hoist_inputs"):
         if not isinstance(c[arg], bool):
             fail(arg, "True or False")
     for arg in ("dropout", "recurrent_dropout"):

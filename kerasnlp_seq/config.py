@@ -157,6 +157,12 @@ class TrainConfig:
         None, "Clip each gradient value to [-v, v].")
     patience: int = option(
         2, "Early stopping: epochs without improvement before stopping.")
+    lr_decay_patience: typing.Optional[int] = option(
+        None, "Multiply the learning rate by --lr-decay-factor after this "
+        "many epochs without validation improvement (ReduceLROnPlateau; "
+        "off by default).")
+    lr_decay_factor: float = option(
+        0.5, "Learning-rate factor of --lr-decay-patience.")
     valid_fraction: float = option(
         0.1, "Held-back validation fraction when no --valid is given.")
     seed: int = option(1337, "Random seed (data split, init, shuffling).")
@@ -193,6 +199,8 @@ class TrainConfig:
         check_range(self, "clipnorm", 0.0)
         check_range(self, "clipvalue", 0.0)
         check_range(self, "patience", 0)
+        check_range(self, "lr_decay_patience", 0)
+        check_range(self, "lr_decay_factor", 0.0, 1.0, inclusive_high=False)
         check_range(self, "valid_fraction", 0.0, 1.0, inclusive_high=False)
         check_range(self, "batch_tokens", 1)
         check_range(self, "steps_per_epoch", 1)

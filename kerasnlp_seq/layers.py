@@ -1,7 +1,14 @@
-"""Small Keras layers the stock set lacks, registered for `.keras` reloads."""
+"""Small Keras layers the stock set lacks, registered for `.keras` reloads.
+
+Importing this module also registers the builder's recurrent layers
+(`kerasnlp_seq.recurrent`), so `import kerasnlp_seq.layers` is the one
+import a script needs before `keras.saving.load_model` of a toolkit model.
+"""
 
 import keras
 from keras import ops
+
+from kerasnlp_seq import recurrent  # noqa: F401  (registers FastLSTM, ...)
 
 
 @keras.saving.register_keras_serializable(package="kerasnlp_seq")

@@ -172,11 +172,14 @@ class TimeLimit(keras.callbacks.Callback):
 
 def make_callbacks(task, train_config, run_dir, resume=False,
                    gradient_probe=None, restore_dir=None):
-    """Resume state, early stopping, history CSV and TensorBoard logs.
+    """Resume state, early stopping, learning-rate decay, history and logs.
 
     `BackupAndRestore` (in `run_dir/backup`) lets an interrupted run
     continue from its last finished epoch; early stopping watches the
-    task's monitor and restores the best weights.
+    task's monitor and restores the best weights. With
+    `train_config.lr_decay_patience`, `ReduceLROnPlateau` watches the same
+    monitor (on resume the decayed rate comes back with the optimizer's
+    state; the plateau counter starts again from zero).
 
     Args:
         task: the `Task` being trained.
@@ -199,6 +202,10 @@ def make_callbacks(task, train_config, run_dir, resume=False,
             monitor=monitor, mode=mode, patience=train_config.patience,
             restore_best_weights=True, verbose=1),
     ]
+    if train_config.lr_decay_patience is not None:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, mode=mode, factor=train_config.lr_decay_factor,
+            patience=train_config.lr_decay_patience, verbose=1))
     if gradient_probe is not None:
         # Before CSVLogger and TensorBoard, so they see its keys.
         from kerasnlp_seq.gradient_callback import GradientNormLogger

@@ -7,8 +7,10 @@ import keras
 import numpy as np
 import pytest
 
+from kerasnlp_seq import builder
 from kerasnlp_seq.builder import RecurrentStack, build_recurrent
 from kerasnlp_seq.cudnn import cudnn_report, format_cudnn_report
+from kerasnlp_seq.recurrent import LAYERS
 
 CELLS = ["simple_rnn", "lstm", "gru"]
 MODES = ["concat", "sum", "mul", "ave"]
@@ -136,6 +138,25 @@ def test_stack_structure():
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("GRU") == 3 and kinds.count("Dropout") == 2
     assert kinds.count("Add") == 1
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+def test_hoist_inputs_gives_fast_layers_with_the_same_outputs(cell):
+    fast = build_recurrent(cell=cell, units=UNITS, num_layers=2,
+                           bidirectional=True, hoist_inputs=True)
+    stock = build_recurrent(cell=cell, units=UNITS, num_layers=2,
+                            bidirectional=True)
+    keras_class = getattr(keras.layers, builder.CELLS[cell])
+    assert all(type(layer.forward_layer) is keras_class
+               for layer in stock.layers)
+    assert all(type(layer.forward_layer) is LAYERS[cell]
+               for layer in fast.layers)
+    inputs = keras.Input((None, FEATURES))
+    fast_model = keras.Model(inputs, fast(inputs))
+    stock_model = keras.Model(inputs, stock(inputs))
+    stock_model.set_weights(fast_model.get_weights())
+    x = np.random.default_rng(0).normal(size=(2, 6, FEATURES))
+    np.testing.assert_allclose(fast_model(x), stock_model(x), atol=1e-5)
 
 
 def test_bidirectional_layers_are_wrappers():

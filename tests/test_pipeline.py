@@ -171,3 +171,32 @@ def test_time_limit_stops_training_mid_epoch():
                         epochs=5, callbacks=[limit], verbose=0)
     assert limit.stopped_epoch == 0
     assert len(history.history["loss"]) == 1  # stopped in the first epoch
+
+
+def test_lr_decay_patience_halves_the_rate_on_a_plateau(tmp_path):
+    import types
+
+    import keras
+    import numpy as np
+
+    from kerasnlp_seq.config import TrainConfig
+    from kerasnlp_seq.task import Task
+    from kerasnlp_seq.training import make_callbacks
+
+    task = types.SimpleNamespace(monitor=Task.monitor)  # all it reads
+
+    config = TrainConfig(lr_decay_patience=1, lr_decay_factor=0.5,
+                         patience=10)
+    callbacks = make_callbacks(task, config, str(tmp_path))
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(1e-9), loss="mse")
+    x = np.random.default_rng(0).normal(size=(32, 4))
+    # A rate of 1e-9 leaves the validation loss flat: every epoch after the
+    # first is a plateau epoch, and patience 1 halves the rate after each.
+    history = model.fit(x, x[:, :1], validation_data=(x, x[:, :1]),
+                        epochs=4, callbacks=callbacks, verbose=0)
+    assert np.allclose(history.history["learning_rate"],
+                       [1e-9, 1e-9, 5e-10, 2.5e-10], rtol=1e-4)
+    no_decay = make_callbacks(task, TrainConfig(), str(tmp_path / "b"))
+    assert not any(isinstance(c, keras.callbacks.ReduceLROnPlateau)
+                   for c in no_decay)
