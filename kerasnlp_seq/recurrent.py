@@ -40,7 +40,9 @@ def _gpu_visible():
 
 def _can_hoist(layer):
     cell = layer.cell
-    return (not cell.dropout and not cell.recurrent_dropout
+    # use_cudnn=True must reach Keras, which raises where cuDNN cannot run.
+    return (getattr(layer, "use_cudnn", "auto") is not True
+            and not cell.dropout and not cell.recurrent_dropout
             and getattr(cell, "implementation", 2) == 2
             and getattr(cell, "reset_after", True)
             and not _gpu_visible())

@@ -66,6 +66,15 @@ def test_cell_dropout_takes_the_keras_path():
     x = np.ones((2, 3, 3), "float32")
     assert layer(x, training=True).shape == (2, 4)
     np.testing.assert_allclose(layer(x), layer(x))
+    stock = keras.layers.LSTM(4, dropout=0.5, recurrent_dropout=0.5, seed=1)
+    stock(x)
+    stock.set_weights(layer.get_weights())
+    np.testing.assert_allclose(layer(x), stock(x), atol=1e-6)
+
+
+def test_use_cudnn_true_still_raises_without_a_gpu():
+    with pytest.raises(ValueError, match="use_cudnn=True"):
+        FastLSTM(4, use_cudnn=True)(np.ones((1, 2, 3), "float32"))
 
 
 def test_saved_model_file_round_trip(tmp_path):
