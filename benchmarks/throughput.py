@@ -150,21 +150,22 @@ def part_train(args):
     full = sum(len(r) for r in ids["train"])
     real = {"a": full, "a_hoisted": full, "a2": full,
             "b": sum(min(len(r), 200) for r in ids["train"])}
-    keras.utils.set_random_seed(1)
-    models = {"a": build_model(vocab.size, True),
-              "a_hoisted": build_model(vocab.size, True, layers="hoisted"),
-              "a2": build_model(vocab.size, False),
-              "b": build_model(vocab.size, False, layers="keras")}
-    data = {"a": (toolkit("train", True),),
-            "a_hoisted": (toolkit("train", True),),
-            "a2": (toolkit("train", True, pre_pad=True),),
-            "b": (kerasio("train"), labels["train"])}
-    valid = {"a": (toolkit("valid", False),),
-             "a_hoisted": (toolkit("valid", False),),
-             "a2": (toolkit("valid", False, pre_pad=True),),
-             "b": (kerasio("valid"), labels["valid"])}
     keys = (["a"] + ["a_hoisted"] * args.hoisted + ["a2"] * args.unmasked
             + ["b"])
+    recipes = {  # key: (mask, layers, pre_pad); b is keras.io's own data
+        "a": (True, "toolkit", False), "a_hoisted": (True, "hoisted", False),
+        "a2": (False, "toolkit", True), "b": (False, "keras", None)}
+    models, data, valid = {}, {}, {}
+    for key in keys:
+        mask, layers, pre_pad = recipes[key]
+        keras.utils.set_random_seed(1)  # each recipe's init, whatever runs
+        models[key] = build_model(vocab.size, mask, layers=layers)
+        if key == "b":
+            data[key] = (kerasio("train"), labels["train"])
+            valid[key] = (kerasio("valid"), labels["valid"])
+        else:
+            data[key] = (toolkit("train", True, pre_pad=pre_pad),)
+            valid[key] = (toolkit("valid", False, pre_pad=pre_pad),)
     epochs = {key: [] for key in keys}
     flops = []
     for epoch in range(args.epochs):
