@@ -30,13 +30,17 @@ DATASETS = {
 
 
 def real_tokens(task, examples):
-    """Non-padding tokens the model sees per epoch (after truncation)."""
+    """Non-padding tokens the model sees per epoch (after truncation):
+    words, or characters for a characters-only model."""
     import numpy as np
 
     total = 0
     for start in range(0, len(examples), 2048):
         texts = [ex["text"] for ex in examples[start:start + 2048]]
-        total += int(np.count_nonzero(task.encode_texts(texts).numpy()))
+        ids = task.encode_texts(texts)
+        if isinstance(ids, dict):  # words (and characters): count words
+            ids = ids.get("token_ids", ids.get("char_ids"))
+        total += int(np.count_nonzero(ids.numpy()))
     return total
 
 

@@ -6,12 +6,13 @@
 Each part runs in its own process (a fresh peak RSS, no shared graphs):
 
 - `train`: side by side in one process, the same model (embedding 128, two
-  BiLSTM(64) layers, sigmoid output, Adam 1e-3) on IMDB's train half (10%
+  BiLSTM(64) layers, sigmoid output, Adam 1e-3; `--toolkit-lr` sets the toolkit recipes' rate) on IMDB's train half (10%
   held back, the same split for both): (a) the toolkit, its builder's
   layers (`build_recurrent`) and its pipeline, full
-  reviews (no truncation: up to 2737 tokens), masked, length-bucketed with
-  a token budget per batch (`--batch-tokens`, batch size capped at
-  `--max-batch`); (b) the keras.io recipe, every review padded or truncated
+  reviews (no truncation: up to 2737 tokens; `--max-length N` keeps the
+  last N tokens, as the sentiment task's `max_length`/`truncating=pre`
+  do), masked, length-bucketed with a token budget per batch
+  (`--batch-tokens`, batch size capped at `--max-batch`); (b) the keras.io recipe, every review padded or truncated
   (`pre`) to 200 tokens, fixed batches of 32, no mask, `keras.layers.LSTM`.
   `--hoisted` adds (a_hoisted): the same with `hoist_inputs=True`
   (`kerasnlp_seq.recurrent.FastLSTM`).
@@ -71,7 +72,7 @@ def matmul_flops(n=2048, repeat=10):
     return 2 * n ** 3 * repeat / (time.perf_counter() - start)
 
 
-def build_model(vocab_size, mask, layers="toolkit"):
+def build_model(vocab_size, mask, layers="toolkit", learning_rate=1e-3):
     """Embedding 128 -> BiLSTM(64) x2 -> sigmoid.
 
     `layers`: `toolkit` (the builder's defaults), `hoisted` (the builder
@@ -93,7 +94,8 @@ def build_model(vocab_size, mask, layers="toolkit"):
         x = keras.layers.Bidirectional(keras.layers.LSTM(64))(x)
     outputs = keras.layers.Dense(1, activation="sigmoid")(x)
     model = keras.Model(inputs, outputs)
-    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy",
+                  metrics=["accuracy"])
     return model
 
 
@@ -123,10 +125,14 @@ def part_train(args):
         ids[name] = [[t for t in row if t] or [1] for row in ids[name]]
         labels[name] = np.array([r["label"] == "positive" for r in part],
                                 dtype="float32")
-    longest = max(len(r) for r in ids["train"] + ids["valid"])
+    # (a)'s reviews: whole, or their last --max-length tokens.
+    kept = {name: [row[-args.max_length:] if args.max_length else row
+                   for row in rows_]
+            for name, rows_ in ids.items()}
+    longest = max(len(r) for r in kept["train"] + kept["valid"])
 
     def toolkit(name, training, pre_pad=False):
-        ragged = tf.ragged.constant(ids[name], dtype=tf.int32)
+        ragged = tf.ragged.constant(kept[name], dtype=tf.int32)
         ds = tf.data.Dataset.from_tensor_slices((ragged, labels[name]))
         def dense(x, y):  # reversed rows, padded after, reversed back
             x = x.to_tensor() if isinstance(x, tf.RaggedTensor) else x
@@ -134,7 +140,7 @@ def part_train(args):
 
         ds = ds.map(dense).cache()
         if training:
-            ds = ds.shuffle(len(ids[name]), seed=1,
+            ds = ds.shuffle(len(kept[name]), seed=1,
                             reshuffle_each_iteration=True)
         ds = pipeline.bucketed_batches(
             ds, args.max_batch, longest, lambda x, y: tf.shape(x)[0],
@@ -147,7 +153,7 @@ def part_train(args):
         return keras.utils.pad_sequences(ids[name], maxlen=200,
                                          padding="pre", truncating="pre")
 
-    full = sum(len(r) for r in ids["train"])
+    full = sum(len(r) for r in kept["train"])
     real = {"a": full, "a_hoisted": full, "a2": full,
             "b": sum(min(len(r), 200) for r in ids["train"])}
     keys = (["a"] + ["a_hoisted"] * args.hoisted + ["a2"] * args.unmasked
@@ -159,7 +165,9 @@ def part_train(args):
     for key in keys:
         mask, layers, pre_pad = recipes[key]
         keras.utils.set_random_seed(1)  # each recipe's init, whatever runs
-        models[key] = build_model(vocab.size, mask, layers=layers)
+        lr = 1e-3 if key == "b" else args.toolkit_lr
+        models[key] = build_model(vocab.size, mask, layers=layers,
+                                  learning_rate=lr)
         if key == "b":
             data[key] = (kerasio("train"), labels["train"])
             valid[key] = (kerasio("valid"), labels["valid"])
@@ -184,7 +192,8 @@ def part_train(args):
     return {"epochs": epochs, "real_tokens": real, "matmul_flops": flops,
             "train": len(ids["train"]), "valid": len(ids["valid"]),
             "longest": longest, "batch_tokens": args.batch_tokens,
-            "max_batch": args.max_batch,
+            "max_batch": args.max_batch, "max_length": args.max_length,
+            "toolkit_lr": args.toolkit_lr,
             "flops_per_token": recurrent_flops_per_token()}
 
 
@@ -347,10 +356,12 @@ def report(results, args):
         rows, summary = [], {}
         budget = (f"{train['batch_tokens']} tokens/batch (max "
                   f"{train['max_batch']})")
-        names = {"a": f"toolkit: full reviews, bucketed, {budget}, masked",
+        reviews = (f"last {train['max_length']} tokens of each review"
+                   if train.get("max_length") else "full reviews")
+        names = {"a": f"toolkit: {reviews}, bucketed, {budget}, masked",
                  "a_hoisted": f"toolkit with hoist_inputs=True (FastLSTM): "
-                              f"full reviews, bucketed, {budget}, masked",
-                 "a2": f"toolkit pipeline, no mask: full reviews, bucketed, "
+                              f"{reviews}, bucketed, {budget}, masked",
+                 "a2": f"toolkit pipeline, no mask: {reviews}, bucketed, "
                        f"{budget}, padded before (as keras.io)",
                  "b": "keras.io: pad/truncate 200 (pre), batch 32, no mask"}
         for key in train["epochs"]:
@@ -372,7 +383,9 @@ def report(results, args):
                   if total < 25000 else "")
         lines += [f"**Training** (IMDB train half{subset}: {train['train']} "
                   f"train / {train['valid']} valid reviews, embedding 128 -> "
-                  "BiLSTM(64) x2 -> sigmoid, Adam 1e-3, "
+                  "BiLSTM(64) x2 -> sigmoid, Adam, learning rate "
+                  f"{train.get('toolkit_lr', 1e-3):g} for the toolkit's "
+                  "recipes and 1e-3 for keras.io's, "
                   f"{len(train['epochs']['a'])} epoch(s) each, alternating; "
                   f"longest review {train['longest']} tokens)", "",
                   _results.table(rows, ["recipe", "s/epoch", "load",
@@ -468,6 +481,13 @@ def main():
                         "(default: all 25000)")
     parser.add_argument("--batch-tokens", type=int, default=32768)
     parser.add_argument("--max-batch", type=int, default=256)
+    parser.add_argument("--toolkit-lr", type=float, default=1e-3,
+                        help="train part: Adam learning rate of the toolkit's "
+                        "recipes (larger batches take fewer, larger steps); "
+                        "keras.io's keeps 1e-3")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="train part: (a) keeps each review's last N "
+                        "tokens (default: whole reviews)")
     parser.add_argument("--sizes", nargs="+", type=int, default=[100, 1000],
                         help="generated file sizes in MB (memory part)")
     parser.add_argument("--steps", type=int, default=30)

@@ -174,13 +174,29 @@ class MaskedConv1D(keras.layers.Layer):
             return x * ops.cast(m, x.dtype)
         m = ops.cast(m, x.dtype)
         x = x * m + (1.0 - m) * ops.cast(-1e4, x.dtype)
-        x = ops.max_pool(x, self.pool_size, self.pool_size, padding="same")
+        x = self._pool(x, -1e4)
         return x * ops.cast(self._pool_mask(mask)[..., None], x.dtype)
+
+    def _pool(self, x, pad_value):
+        """Max-pool time in windows that start at step 0.
+
+        Time is padded at the end by `pool_size - 1` steps of `pad_value`
+        and pooled "valid": `ceil(steps / pool_size)` windows, aligned to
+        the first step whatever the padded length of the batch. Keras'
+        `padding="same"` centres its padding instead, so a batch one step
+        longer shifts every window and the same text pools differently
+        alone and in a batch. The pad width is static, so the ops Keras
+        records for the output mask when it builds the model are the ones
+        that run.
+        """
+        x = ops.pad(x, [[0, 0], [0, self.pool_size - 1], [0, 0]],
+                    constant_values=pad_value)
+        return ops.max_pool(x, self.pool_size, self.pool_size,
+                            padding="valid")
 
     def _pool_mask(self, mask):
         m = ops.cast(ops.expand_dims(mask, -1), "float32")
-        return ops.max_pool(m, self.pool_size, self.pool_size,
-                            padding="same")[..., 0] > 0.5
+        return self._pool(m, 0.0)[..., 0] > 0.5
 
     def compute_mask(self, inputs, mask=None):
         if mask is None:

@@ -163,6 +163,10 @@ class TrainConfig:
         "off by default).")
     lr_decay_factor: float = option(
         0.5, "Learning-rate factor of --lr-decay-patience.")
+    lr_decay_min_delta: float = option(
+        1e-4, "With --lr-decay-patience: an epoch that moves the validation "
+        "monitor by less than this counts as no improvement (decay once "
+        "gains get small, not only when they stop).")
     valid_fraction: float = option(
         0.1, "Held-back validation fraction when no --valid is given.")
     seed: int = option(1337, "Random seed (data split, init, shuffling).")
@@ -201,6 +205,7 @@ class TrainConfig:
         check_range(self, "patience", 0)
         check_range(self, "lr_decay_patience", 0)
         check_range(self, "lr_decay_factor", 0.0, 1.0, inclusive_high=False)
+        check_range(self, "lr_decay_min_delta", 0.0)
         check_range(self, "valid_fraction", 0.0, 1.0, inclusive_high=False)
         check_range(self, "batch_tokens", 1)
         check_range(self, "steps_per_epoch", 1)

@@ -205,7 +205,8 @@ def make_callbacks(task, train_config, run_dir, resume=False,
     if train_config.lr_decay_patience is not None:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             monitor=monitor, mode=mode, factor=train_config.lr_decay_factor,
-            patience=train_config.lr_decay_patience, verbose=1))
+            patience=train_config.lr_decay_patience,
+            min_delta=train_config.lr_decay_min_delta, verbose=1))
     if gradient_probe is not None:
         # Before CSVLogger and TensorBoard, so they see its keys.
         from kerasnlp_seq.gradient_callback import GradientNormLogger

@@ -5,18 +5,26 @@ transparently), one folder per class (the aclImdb layout), or TFDS
 (`tfds:imdb_reviews`, `tfds:glue/sst2`). IMDB's `<br />` markup is removed
 by the standard text pipeline. Without `--data`, trains on the bundled
 synthetic sample. The model is the library's recurrent text classifier
-(embedding -> bidirectional GRU -> max+mean pooling -> softmax).
+(embedding -> bidirectional GRU -> max+mean pooling -> softmax), over words
+by default; `--representation word_char` adds a character CNN branch (as
+the spam task uses) for misspelt or unseen words.
 """
 
 import dataclasses
 
+from kerasnlp_seq.config import choice
 from kerasnlp_seq.registry import register_task
-from kerasnlp_seq.text_task import TextClassificationTask, TextClassifierConfig
+from kerasnlp_seq.text_task import (CharTextClassifierConfig,
+                                    TextClassificationTask)
 
 
 @dataclasses.dataclass(frozen=True)
-class SentimentConfig(TextClassifierConfig):
-    """Sentiment options: the text classifier's, with its defaults."""
+class SentimentConfig(CharTextClassifierConfig):
+    """Sentiment options: the text classifier's, over words by default."""
+
+    representation: str = choice(
+        "word", ["word", "char", "word_char"],
+        "Model input: words, characters, or both.")
 
 
 @register_task

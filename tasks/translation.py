@@ -8,14 +8,14 @@ Both sides are tokenized reversibly, by words or by WordPiece units learned
 with BPE (`--tokenizer`), with start and end tokens; over-long sentences
 are truncated to `--max-length` tokens with a logged count.
 
-Model: source embedding -> (Bi)GRU/LSTM encoder from the shared builder
-(sequences and final states) -> the states initialise a
-`kerasnlp_seq.decoder.RecurrentDecoder` (a tanh bridge when widths differ)
-that attends over the encoder outputs (`--attention luong | bahdanau |
-none`) and is trained by teacher forcing with label smoothing. `evaluate`,
-`predict` and the SavedModel decode with beam search (or greedy) inside the
-TF graph and score detokenized text with sacreBLEU (`bleu`, `chrf`,
-`bleu_tok_lc`).
+Model: `kerasnlp_seq.seq2seq.build_seq2seq`, source embedding -> (Bi)GRU/LSTM
+encoder from the shared builder (sequences and final states) -> the states
+initialise a `kerasnlp_seq.decoder.RecurrentDecoder` (a tanh bridge when
+widths differ) that attends over the encoder outputs (`--attention luong |
+bahdanau | none`) and is trained by teacher forcing with label smoothing.
+`evaluate`, `predict` and the SavedModel decode with beam search (or greedy)
+inside the TF graph (`kerasnlp_seq.seq2seq.Seq2SeqDecoder`) and score
+detokenized text with sacreBLEU (`bleu`, `chrf`, `bleu_tok_lc`).
 """
 
 import dataclasses
@@ -100,7 +100,7 @@ class TranslationTask(Task):
         super().__init__(config)
         self.source_tokenizer = None
         self.target_tokenizer = None
-        self._functions = {}
+        self._decoders = {}
         self.truncated = {"source": 0, "target": 0}
 
     # ------------------------------------------------------------- data
@@ -161,46 +161,21 @@ class TranslationTask(Task):
         self.source_tokenizer, self.target_tokenizer = tokenizers
 
     # ------------------------------------------------------------ model
-    def _decoder_kwargs(self):
+    def _model_args(self):
         c = self.config
         return dict(embedding_dim=c.embedding_dim, cell=c.cell, units=c.units,
-                    num_layers=c.decoder_layers, attention=c.attention,
-                    dropout=c.dropout, name="decoder")
+                    decoder_layers=c.decoder_layers, attention=c.attention,
+                    dropout=c.dropout)
 
     def build_model(self):
-        import keras
-
-        from kerasnlp_seq.builder import build_recurrent
-        from kerasnlp_seq.decoder import RecurrentDecoder
-        from kerasnlp_seq.decoder import embedding_initializer
+        from kerasnlp_seq.seq2seq import build_seq2seq
 
         c = self.config
-        source = keras.Input((None,), dtype="int32", name="source")
-        target_in = keras.Input((None,), dtype="int32", name="target_in")
-        x = keras.layers.Embedding(
-            self.source_tokenizer.size, c.embedding_dim, mask_zero=True,
-            embeddings_initializer=embedding_initializer(),
-            name="source_embedding")(source)
-        x = keras.layers.Dropout(c.dropout, name="source_dropout")(x)
-        encoder = build_recurrent(
-            cell=c.cell, units=c.encoder_units, num_layers=c.encoder_layers,
-            bidirectional=c.bidirectional, return_sequences=True,
-            return_state=True, dropout=c.dropout, name="encoder")
-        memory, *states = encoder(x)
-        memory = keras.layers.Identity(name="memory")(memory)
-        bridge = encoder.output_dim != c.units
-        states = [keras.layers.Dense(c.units, activation="tanh",
-                                     name=f"bridge_{i + 1}")(s) if bridge
-                  else keras.layers.Identity(name=f"bridge_{i + 1}")(s)
-                  for i, s in enumerate(states)]
-        decoder = RecurrentDecoder(self.target_tokenizer.size,
-                                   **self._decoder_kwargs())
-        source_mask = keras.layers.Identity(name="source_mask")(
-            keras.ops.not_equal(source, 0))
-        logits, _ = decoder(target_in, states, memory=memory,
-                            memory_mask=source_mask)
-        return keras.Model({"source": source, "target_in": target_in},
-                           logits, name=self.name)
+        return build_seq2seq(
+            self.source_tokenizer.size, self.target_tokenizer.size,
+            encoder_units=c.encoder_units, encoder_layers=c.encoder_layers,
+            bidirectional=c.bidirectional, name=self.name,
+            **self._model_args())
 
     def load_model(self, path):
         from kerasnlp_seq.errors import RunError
@@ -261,52 +236,19 @@ class TranslationTask(Task):
 
     # ---------------------------------------------------------- results
     def translate_fn(self, model, method=None):
-        """A `tf.function`: padded source ids -> `(ids, attention or None)`.
-
-        The encoder is cut from `model` by layer names and the decoder
-        rebuilt around its layers, so a reloaded model decodes too.
-        """
-        import keras
-        import tensorflow as tf
-
-        from kerasnlp_seq.decoder import RecurrentDecoder
+        """A `tf.function`: padded source ids -> `(ids, attention)`
+        (`kerasnlp_seq.seq2seq.Seq2SeqDecoder`, made once per model)."""
+        from kerasnlp_seq.seq2seq import Seq2SeqDecoder
         from kerasnlp_seq.seq_tokenizers import END_ID, START_ID
 
         c = self.config
-        method = method or c.decoding
-        key = (id(model), method)
-        if key in self._functions:
-            return self._functions[key]
-        num_states = 2 if c.cell == "lstm" else 1
-        attends = c.attention != "none"  # else no memory layer in the model
-        encoder = keras.Model(
-            model.get_layer("source").output,
-            ([model.get_layer("memory").output] if attends else []) + [
-                model.get_layer(f"bridge_{i + 1}").output
-                for i in range(num_states)])
-        decoder = RecurrentDecoder.from_model(
-            model, self.target_tokenizer.size, **self._decoder_kwargs())
-
-        # The loops are explicit `tf.while_loop`s: no AutoGraph needed.
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)],
-                     autograph=False)
-        def translate(source_ids):
-            outputs = tf.nest.flatten(encoder(source_ids, training=False))
-            memory = outputs[0] if attends else None
-            states = outputs[1:] if attends else outputs
-            # Translations rarely run past twice their source's length.
-            limit = tf.minimum(c.max_length, 2 * tf.shape(source_ids)[1] + 10)
-            ids, _, weights = decoder.generate(
-                states, memory=memory, memory_mask=source_ids != 0,
-                start_id=START_ID, end_id=END_ID, max_length=limit,
-                method=method, beam_width=c.beam_width,
-                length_penalty=c.length_penalty)
-            if weights is None:
-                weights = tf.zeros([tf.shape(ids)[0], 0, 0])
-            return ids, weights
-
-        self._functions[key] = translate
-        return translate
+        if self._decoders.get("model") is not model:
+            self._decoders = {"model": model, "decoder": Seq2SeqDecoder(
+                model, self.target_tokenizer.size, start_id=START_ID,
+                end_id=END_ID, max_length=c.max_length,
+                beam_width=c.beam_width, length_penalty=c.length_penalty,
+                **self._model_args())}
+        return self._decoders["decoder"].function(method or c.decoding)
 
     def translate(self, model, texts, method=None, batch_size=64):
         """Translations (str) of source `texts`, in order."""

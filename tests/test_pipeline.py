@@ -197,6 +197,19 @@ def test_lr_decay_patience_halves_the_rate_on_a_plateau(tmp_path):
                         epochs=4, callbacks=callbacks, verbose=0)
     assert np.allclose(history.history["learning_rate"],
                        [1e-9, 1e-9, 5e-10, 2.5e-10], rtol=1e-4)
+    # Improving, but by less than min_delta per epoch: decays just the same.
+    model.compile(keras.optimizers.SGD(1e-3), loss="mse")
+    (tmp_path / "c").mkdir()
+    small_gains = make_callbacks(task, TrainConfig(
+        lr_decay_patience=1, lr_decay_min_delta=10.0, patience=10),
+        str(tmp_path / "c"))
+    history = model.fit(x, x[:, :1], validation_data=(x, x[:, :1]),
+                        batch_size=32, epochs=3, callbacks=small_gains,
+                        verbose=0)
+    losses = history.history["val_loss"]
+    assert losses[0] > losses[1] > losses[2]
+    assert np.allclose(history.history["learning_rate"],
+                       [1e-3, 1e-3, 5e-4], rtol=1e-4)
     no_decay = make_callbacks(task, TrainConfig(), str(tmp_path / "b"))
     assert not any(isinstance(c, keras.callbacks.ReduceLROnPlateau)
                    for c in no_decay)

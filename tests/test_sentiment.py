@@ -143,7 +143,8 @@ def test_classification_metrics_by_hand():
 
 
 @pytest.mark.parametrize("options", [
-    dict(pooling="max_mean"), dict(pooling="last", cell="lstm")])
+    dict(pooling="max_mean"), dict(pooling="last", cell="lstm"),
+    dict(representation="word_char", char_filters=4, char_embedding_dim=4)])
 def test_padding_does_not_change_predictions(helpers, options):
     """Alone or batched with longer texts: same probabilities (untrained,
     bidirectional: padding must be masked in both directions)."""

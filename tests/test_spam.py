@@ -191,7 +191,10 @@ def test_padding_does_not_change_predictions(representation):
     task = task_for(representation=representation, char_pool_size=3)
     task.adapt(records(rows))
     model = task.build_model()
-    texts = ["hi", "WINNER!! fr33 c4sh", "call 0800123 now " * 20, ""]
+    # Character lengths 2, 10, 18, 339 and 0: pooling windows must line up
+    # whatever the padded length of the batch (not a multiple of 3 here).
+    texts = ["hi", "Good film.", "WINNER!! fr33 c4sh", "call 0800123 now " * 20,
+             ""]
     together = task.probabilities(model, texts)
     alone = np.concatenate([task.probabilities(model, [t]) for t in texts])
     np.testing.assert_allclose(alone, together, atol=1e-5)
