@@ -56,7 +56,8 @@ def caption_dataset(images, caption_ids, batch_size, training, seed=None,
         training: bool. Shuffle every epoch (and augment).
         seed: int or None. Shuffling seed.
         key: str. The model input name of `images`.
-        augment: bool. Random brightness / contrast on `uint8` pixels.
+        augment: bool. Random translation, brightness and contrast on
+            `uint8` pixels (`_augment`).
 
     Example:
 
@@ -89,12 +90,28 @@ def caption_dataset(images, caption_ids, batch_size, training, seed=None,
         gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
-def _augment(pixels):
-    """Random brightness and contrast per image, back to `uint8`."""
+def _augment(pixels, shift=0.1):
+    """Random translation, brightness and contrast per image, as `uint8`.
+
+    Each image moves by up to `shift` of its side in both directions (the
+    border reflected in, so no black bands teach the decoder anything);
+    never flipped, since captions say left and right.
+    """
     import tensorflow as tf
 
     x = tf.cast(pixels, tf.float32) / 255.0
-    n = tf.shape(x)[0]
+    shape = tf.shape(x)
+    n, height, width = shape[0], shape[1], shape[2]
+    pad_h = tf.cast(tf.cast(height, tf.float32) * shift, tf.int32)
+    pad_w = tf.cast(tf.cast(width, tf.float32) * shift, tf.int32)
+    padded = tf.pad(x, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]],
+                    mode="REFLECT")
+    top = tf.random.uniform([n], 0, 2 * pad_h + 1, dtype=tf.int32)
+    left = tf.random.uniform([n], 0, 2 * pad_w + 1, dtype=tf.int32)
+    rows = top[:, None] + tf.range(height)[None, :]  # (n, height)
+    cols = left[:, None] + tf.range(width)[None, :]  # (n, width)
+    x = tf.gather(padded, rows, axis=1, batch_dims=1)
+    x = tf.gather(x, cols, axis=2, batch_dims=1)
     brightness = tf.random.uniform([n, 1, 1, 1], -0.1, 0.1)
     contrast = tf.random.uniform([n, 1, 1, 1], 0.8, 1.2)
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)

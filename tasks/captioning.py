@@ -59,8 +59,8 @@ class CaptioningConfig:
     feature_dim: int = option(
         256, "Width a backbone's feature map is projected to.")
     augment: bool = option(
-        False, "Random brightness / contrast in training (never flips: "
-        "captions say left and right).")
+        False, "Random shifts, brightness and contrast in training (never "
+        "flips: captions say left and right).")
     vocab_size: int = option(10000, "Caption vocabulary size (incl. "
                              "pad, unknown, start, end).")
     min_count: int = option(5, "Drop caption words seen fewer times.")

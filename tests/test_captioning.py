@@ -175,6 +175,33 @@ def test_config_validation():
     assert not CaptioningConfig().frozen
 
 
+def test_augment_shifts_a_little_and_never_flips():
+    import tensorflow as tf
+
+    from kerasnlp_seq.caption_pipeline import _augment
+
+    tf.random.set_seed(0)
+    image = np.zeros((32, 32, 3), "uint8")
+    image[:, 16:] = 255  # dark left half, bright right half
+    out = _augment(np.repeat(image[None], 16, axis=0)).numpy()
+    assert out.shape == (16, 32, 32, 3) and out.dtype == np.uint8
+    for x in out:
+        bright = x[16, :, 0] > 128  # one row, left to right
+        edge = int(np.argmax(bright))
+        # Still dark-then-bright (no flip), the edge moved by <= 10% of 32.
+        assert not bright[:edge].any() and bright[edge:].all()
+        assert 13 <= edge <= 19
+    assert len({int(np.argmax(x[16, :, 0] > 128)) for x in out}) > 1
+    # Inside the tf.data pipeline (graph mode, training batches only).
+    from kerasnlp_seq.caption_pipeline import caption_dataset
+
+    ds = caption_dataset(np.repeat(image[None], 4, axis=0),
+                         np.ones((4, 2, 5), "int32"), 2, training=True,
+                         seed=1, augment=True)
+    images = np.concatenate([x["image"].numpy() for x, _ in ds])
+    assert images.shape == (4, 32, 32, 3) and images.dtype == np.uint8
+
+
 def test_batches_hold_images_with_all_their_captions_and_show_and_tell(
         tmp_path):
     from tasks.captioning import CaptioningConfig, CaptioningTask
