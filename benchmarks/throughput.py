@@ -6,13 +6,14 @@
 Each part runs in its own process (a fresh peak RSS, no shared graphs):
 
 - `train`: side by side in one process, the same model (embedding 128, two
-  BiLSTM(64) layers, sigmoid output, Adam 1e-3; `--toolkit-lr` sets the toolkit recipes' rate) on IMDB's train half (10%
-  held back, the same split for both): (a) the toolkit, its builder's
-  layers (`build_recurrent`) and its pipeline, full
-  reviews (no truncation: up to 2737 tokens; `--max-length N` keeps the
-  last N tokens, as the sentiment task's `max_length`/`truncating=pre`
-  do), masked, length-bucketed with a token budget per batch
-  (`--batch-tokens`, batch size capped at `--max-batch`); (b) the keras.io recipe, every review padded or truncated
+  BiLSTM(64) layers, sigmoid output, Adam 1e-3; `--toolkit-lr` sets the
+  toolkit recipes' rate) on IMDB's train half (10% held back, the same
+  split for both): (a) the toolkit, its builder's layers
+  (`build_recurrent`) and its pipeline, full reviews (no truncation: up to
+  2737 tokens; `--max-length N` keeps the last N tokens, as the sentiment
+  task's `max_length`/`truncating=pre` do), masked, length-bucketed with a
+  token budget per batch (`--batch-tokens`, batch size capped at
+  `--max-batch`); (b) the keras.io recipe, every review padded or truncated
   (`pre`) to 200 tokens, fixed batches of 32, no mask, `keras.layers.LSTM`.
   `--hoisted` adds (a_hoisted): the same with `hoist_inputs=True`
   (`kerasnlp_seq.recurrent.FastLSTM`).

@@ -100,7 +100,7 @@ class TranslationTask(Task):
         super().__init__(config)
         self.source_tokenizer = None
         self.target_tokenizer = None
-        self._decoders = {}
+        self._decoder = None  # (model, its Seq2SeqDecoder)
         self.truncated = {"source": 0, "target": 0}
 
     # ------------------------------------------------------------- data
@@ -242,13 +242,13 @@ class TranslationTask(Task):
         from kerasnlp_seq.seq_tokenizers import END_ID, START_ID
 
         c = self.config
-        if self._decoders.get("model") is not model:
-            self._decoders = {"model": model, "decoder": Seq2SeqDecoder(
+        if self._decoder is None or self._decoder[0] is not model:
+            self._decoder = (model, Seq2SeqDecoder(
                 model, self.target_tokenizer.size, start_id=START_ID,
                 end_id=END_ID, max_length=c.max_length,
                 beam_width=c.beam_width, length_penalty=c.length_penalty,
-                **self._model_args())}
-        return self._decoders["decoder"].function(method or c.decoding)
+                **self._model_args()))
+        return self._decoder[1].function(method or c.decoding)
 
     def translate(self, model, texts, method=None, batch_size=64):
         """Translations (str) of source `texts`, in order."""

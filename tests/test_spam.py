@@ -193,8 +193,8 @@ def test_padding_does_not_change_predictions(representation):
     model = task.build_model()
     # Character lengths 2, 10, 18, 339 and 0: pooling windows must line up
     # whatever the padded length of the batch (not a multiple of 3 here).
-    texts = ["hi", "Good film.", "WINNER!! fr33 c4sh", "call 0800123 now " * 20,
-             ""]
+    texts = ["hi", "Good film.", "WINNER!! fr33 c4sh",
+             "call 0800123 now " * 20, ""]
     together = task.probabilities(model, texts)
     alone = np.concatenate([task.probabilities(model, [t]) for t in texts])
     np.testing.assert_allclose(alone, together, atol=1e-5)
