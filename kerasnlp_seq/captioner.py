@@ -61,6 +61,77 @@ class PositionEmbedding(keras.layers.Layer):
         return x + keras.ops.cast(self.embeddings, x.dtype)
 
 
+@keras.saving.register_keras_serializable(package="kerasnlp_seq")
+class WordPresenceLoss(keras.layers.Layer):
+    """Auxiliary training loss: the image alone predicts its caption words.
+
+    The feature map is average-pooled and mapped to a score per vocabulary
+    word; the loss is the cross-entropy between the softmax of those scores
+    and the image's bag of words (every word id of all its captions, each
+    counted once, normalised to sum to 1). It gives the image encoder a
+    direct, position-free signal about what is in the picture, instead of
+    only the one that reaches it through the decoder's state and attention
+    (the "visual concepts" / attributes of Fang et al. 2015 and Yao et al.
+    2017, here learned from the training captions themselves).
+
+    The layer passes `logits` through unchanged, so it sits on the path to
+    the model's output without changing it. It adds `weight * loss` in
+    training only: validation loss stays the captions' own loss, and
+    decoding never runs it.
+
+    Args:
+        vocab_size: int. Caption vocabulary size.
+        weight: float. Weight of the loss, added to the caption loss.
+        reserved_ids: int. Ids below this (padding, unknown, start, end)
+            are not words and are left out of the bag.
+        dropout: float. Dropout on the pooled features.
+    """
+
+    def __init__(self, vocab_size, weight=1.0, reserved_ids=4, dropout=0.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True  # keep the logits' mask for the loss
+        self.vocab_size, self.weight = int(vocab_size), float(weight)
+        self.reserved_ids, self.rate = int(reserved_ids), float(dropout)
+        self.dropout = keras.layers.Dropout(self.rate)
+        self.scores = keras.layers.Dense(self.vocab_size, name="scores")
+
+    def build(self, logits_shape, features_shape, captions_shape):
+        self.scores.build((None, features_shape[-1]))
+
+    def call(self, logits, features, captions, training=None):
+        if training:
+            self.add_loss(self.weight * self.bag_loss(features, captions,
+                                                      training=True))
+        return logits
+
+    def bag_loss(self, features, captions, training=False):
+        """Mean over images of the bag-of-words cross-entropy."""
+        ops = keras.ops
+        pooled = ops.mean(features, axis=(1, 2))
+        scores = self.scores(self.dropout(pooled, training=training))
+        ids = ops.reshape(captions, (ops.shape(captions)[0], -1))
+        bag = ops.max(ops.one_hot(ids, self.vocab_size, dtype=scores.dtype),
+                      axis=1)
+        is_word = ops.cast(ops.arange(self.vocab_size) >= self.reserved_ids,
+                           scores.dtype)
+        bag = bag * is_word
+        target = bag / ops.maximum(ops.sum(bag, axis=-1, keepdims=True), 1.0)
+        log_p = ops.log_softmax(ops.cast(scores, "float32"), axis=-1)
+        return ops.mean(-ops.sum(ops.cast(target, "float32") * log_p,
+                                 axis=-1))
+
+    def compute_output_shape(self, logits_shape, features_shape,
+                             captions_shape):
+        return logits_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocab_size=self.vocab_size, weight=self.weight,
+                      reserved_ids=self.reserved_ids, dropout=self.rate)
+        return config
+
+
 def decoder_kwargs(embedding_dim=256, cell="lstm", units=256, num_layers=1,
                    attention="bahdanau", dropout=0.0):
     """The `RecurrentDecoder` arguments, as stored with a run."""
@@ -70,7 +141,8 @@ def decoder_kwargs(embedding_dim=256, cell="lstm", units=256, num_layers=1,
 
 
 def build_captioner(vocab_size, encoder=None, features_shape=None,
-                    feature_dim=None, name="captioner", **decoder_args):
+                    feature_dim=None, word_loss=0.0, reserved_ids=4,
+                    name="captioner", **decoder_args):
     """Builds the captioning model over images or over cached features.
 
     Args:
@@ -81,6 +153,9 @@ def build_captioner(vocab_size, encoder=None, features_shape=None,
             `features`), when the encoder is frozen and run beforehand.
         feature_dim: int or None. Project the feature map to this width
             with a 1x1 convolution (for wide backbones).
+        word_loss: float. Weight of the `WordPresenceLoss` added in
+            training (0: none).
+        reserved_ids: int. Ids below this are not words (`WordPresenceLoss`).
         name: str. The model's name.
         **decoder_args: as `decoder_kwargs` (cell, units, attention, ...).
 
@@ -132,6 +207,11 @@ def build_captioner(vocab_size, encoder=None, features_shape=None,
         memory = None
     decoder = RecurrentDecoder(vocab_size, **args)
     logits, _ = decoder(caption_in, states, memory=memory)
+    if word_loss:
+        logits = WordPresenceLoss(vocab_size, weight=word_loss,
+                                  reserved_ids=reserved_ids, dropout=dropout,
+                                  name="word_presence_loss")(
+            logits, features, captions)
     return keras.Model({key: source, "captions": captions}, logits,
                        name=name)
 

@@ -75,6 +75,10 @@ class CaptioningConfig:
                             "Attention over the feature map (none: Show "
                             "and Tell).")
     dropout: float = option(0.3, "Dropout on image features and decoder.")
+    word_loss: float = option(
+        0.0, "Weight of an auxiliary training loss: the pooled image "
+        "predicts the words of its captions (a direct signal for the "
+        "encoder; 0: off).")
     decode: str = choice("beam", ["greedy", "beam"], "Decoding method.")
     beam_width: int = option(3, "Beam size.")
     length_penalty: float = option(0.0, "Beam search GNMT alpha.")
@@ -87,6 +91,7 @@ class CaptioningConfig:
             check_range(self, name, 1)
         check_range(self, "dropout", 0.0, 1.0, inclusive_high=False)
         check_range(self, "length_penalty", 0.0)
+        check_range(self, "word_loss", 0.0)
         if self.image_size != 0:
             check_range(self, "image_size", 32, 1024)
         if self.encoder == "cnn" and self.encoder_weights:
@@ -218,14 +223,16 @@ class CaptioningTask(Task):
 
         c = self.config
         feature_dim = c.feature_dim if c.encoder != "cnn" else None
+        common = dict(feature_dim=feature_dim, word_loss=c.word_loss,
+                      reserved_ids=self.words.index(END) + 1,
+                      **self._decoder_args())
         if self.encoder is not None:
             return build_captioner(
                 len(self.words), features_shape=self.encoder.output.shape[1:],
-                feature_dim=feature_dim, **self._decoder_args())
-        return build_captioner(len(self.words),
-                               encoder=self._build_encoder(trainable=True),
-                               feature_dim=feature_dim,
-                               **self._decoder_args())
+                **common)
+        return build_captioner(
+            len(self.words), encoder=self._build_encoder(trainable=True),
+            **common)
 
     def compile_args(self):
         import keras

@@ -237,3 +237,62 @@ def test_batches_hold_images_with_all_their_captions_and_show_and_tell(
     with pytest.raises(RunError, match="this model has no attention"):
         task.plot_attention(model, examples[1]["image"],
                             str(tmp_path / "a.png"))
+
+
+def test_word_presence_loss_matches_by_hand_and_only_in_training(tmp_path):
+    import keras
+
+    from kerasnlp_seq.captioner import (CaptionGenerator, WordPresenceLoss,
+                                        build_captioner)
+    from kerasnlp_seq.image_encoder import build_image_encoder
+
+    rng = np.random.RandomState(0)
+    features = rng.normal(size=(2, 3, 3, 5)).astype("float32")
+    # Image 0: words 4, 5 (twice) and 6 over two captions; image 1: only
+    # start / unknown / end / padding, so no words and no loss.
+    captions = np.array([[[2, 4, 5, 5, 3], [2, 6, 3, 0, 0]],
+                         [[2, 1, 3, 0, 0], [0, 0, 0, 0, 0]]], "int32")
+    logits = rng.normal(size=(4, 5, 7)).astype("float32")
+    layer = WordPresenceLoss(7, weight=0.5, reserved_ids=4)
+    out = layer(logits, features, captions)
+    assert not layer.losses  # inference adds nothing ...
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), logits)
+    layer(logits, features, captions, training=True)
+    (loss,) = layer.losses  # ... training adds the weighted loss
+    kernel, bias = (keras.ops.convert_to_numpy(w)
+                    for w in layer.scores.weights)
+    scores = features.mean(axis=(1, 2)) @ kernel + bias
+    log_p = scores - np.log(np.exp(scores).sum(-1, keepdims=True))
+    expected = 0.5 * np.mean([-log_p[0, [4, 5, 6]].mean(), 0.0])
+    assert np.isclose(float(loss), expected, rtol=1e-5)
+
+    # In a captioner: trains, saves, reloads and decodes as before.
+    model = build_captioner(10, build_image_encoder(32, filters=(4,)),
+                            units=8, embedding_dim=4, word_loss=1.0)
+    model.compile(optimizer="adam", loss=keras.losses.
+                  SparseCategoricalCrossentropy(from_logits=True))
+    x = {"image": rng.randint(0, 255, (2, 32, 32, 3)).astype("uint8"),
+         "captions": np.array([[[2, 4, 5], [2, 6, 0]], [[2, 8, 9],
+                                                         [2, 4, 9]]])}
+    y = np.array([[4, 5, 3], [6, 3, 0], [8, 9, 3], [4, 9, 3]])
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensors((x, y))
+    base = model.evaluate(data, verbose=0)  # no word loss in evaluation
+    # ... and the decoder's mask still reaches the loss: padding is free.
+    assert getattr(model.outputs[0], "_keras_mask", None) is not None
+    out = model.predict(data, verbose=0)
+    log_p = out - np.log(np.exp(out).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(log_p, y[..., None], -1)[..., 0]
+    assert np.isclose(base, nll[y > 0].mean(), rtol=1e-4)
+    # One step; its loss is taken before the update: both losses.
+    train = model.fit(data, verbose=0).history["loss"][0]
+    assert train > base + 1.0  # the bag loss starts near log(6 words)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert reloaded.get_layer("word_presence_loss").weight == 1.0
+    captions = CaptionGenerator(
+        reloaded, [str(i) for i in range(10)], dict(units=8, embedding_dim=4),
+        start_id=2, end_id=3, max_length=4).captions(x["image"])
+    assert len(captions) == 2
