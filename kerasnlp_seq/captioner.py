@@ -101,25 +101,22 @@ class WordPresenceLoss(keras.layers.Layer):
 
     def call(self, logits, features, captions, training=None):
         if training:
-            self.add_loss(self.weight * self.bag_loss(features, captions,
-                                                      training=True))
+            self.add_loss(self.weight * self.bag_loss(features, captions))
         return logits
 
-    def bag_loss(self, features, captions, training=False):
-        """Mean over images of the bag-of-words cross-entropy."""
+    def bag_loss(self, features, captions):
+        """Mean over images of the bag-of-words cross-entropy (training)."""
         ops = keras.ops
         pooled = ops.mean(features, axis=(1, 2))
-        scores = self.scores(self.dropout(pooled, training=training))
+        scores = ops.cast(self.scores(self.dropout(pooled, training=True)),
+                          "float32")
         ids = ops.reshape(captions, (ops.shape(captions)[0], -1))
-        bag = ops.max(ops.one_hot(ids, self.vocab_size, dtype=scores.dtype),
-                      axis=1)
-        is_word = ops.cast(ops.arange(self.vocab_size) >= self.reserved_ids,
-                           scores.dtype)
-        bag = bag * is_word
+        bag = ops.max(ops.one_hot(ids, self.vocab_size), axis=1)
+        bag = bag * ops.cast(ops.arange(self.vocab_size) >= self.reserved_ids,
+                             bag.dtype)
         target = bag / ops.maximum(ops.sum(bag, axis=-1, keepdims=True), 1.0)
-        log_p = ops.log_softmax(ops.cast(scores, "float32"), axis=-1)
-        return ops.mean(-ops.sum(ops.cast(target, "float32") * log_p,
-                                 axis=-1))
+        return ops.mean(keras.losses.categorical_crossentropy(
+            target, scores, from_logits=True))
 
     def compute_output_shape(self, logits_shape, features_shape,
                              captions_shape):
