@@ -91,6 +91,41 @@ def read_vectors(path, wanted=None):
     return vectors, dim
 
 
+def vector_words(path, limit, exclude=(), lowercase=False):
+    """Words of a vectors file in the file's order, without their vectors.
+
+    For extending a vocabulary with words that have vectors but do not
+    occur in the training data (word2vec and GloVe files list words most
+    frequent first). One pass over the file; the vectors are not parsed.
+
+    Args:
+        path: str. GloVe or word2vec text format; `.gz` for gzip.
+        limit: int. Stop after this many new words.
+        exclude: collection of str. Words to skip (e.g. the vocabulary).
+        lowercase: bool. Lower-case each word first (a lower-cased
+            vocabulary); a word's first spelling in the file wins.
+
+    Returns:
+        list of str, at most `limit` long, without repeats.
+    """
+    words, seen = [], set(exclude)
+    if limit <= 0:
+        return words
+    for lineno, text in open_lines(str(path)):
+        fields = text.rstrip("\r\n").split(" ")
+        if lineno == 1 and _is_header(fields):
+            continue
+        if len(fields) < 2:
+            continue  # read_vectors reports malformed lines
+        word = fields[0].lower() if lowercase else fields[0]
+        if word and word not in seen:
+            seen.add(word)
+            words.append(word)
+            if len(words) >= limit:
+                break
+    return words
+
+
 def embedding_matrix(words, path, seed=0, scale=None):
     """An embedding matrix for a vocabulary from a vectors file.
 
@@ -135,4 +170,6 @@ def format_coverage(coverage):
     return (f"pretrained vectors {coverage['file']}: {found} of "
             f"{coverage['words']} vocabulary words found ({100 * found / n:.1f}"
             f"%: {coverage['exact']} exact, {coverage['lower']} lower-cased), "
-            f"{coverage['missing']} random; dim {coverage['dim']}")
+            f"{coverage['missing']} random; dim {coverage['dim']}"
+            + (f"; {coverage['added']} of the words added from the vectors "
+               "file" if coverage.get("added") else ""))

@@ -23,6 +23,7 @@ every example in memory sets `supports_streaming = False`.
 """
 
 import dataclasses
+import logging
 import os
 import typing
 
@@ -32,6 +33,7 @@ from kerasnlp_seq.errors import DataError
 from kerasnlp_seq.task import Task
 
 STREAM_AUTO_BYTES = 512 * 2**20
+log = logging.getLogger("kerasnlp_seq")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +55,18 @@ class TextClassifierConfig:
         "pre", ["pre", "post"],
         "Drop extra tokens from the start (pre) or the end (post).")
     lowercase: bool = option(True, "Lower-case texts.")
-    embedding_dim: int = option(128, "Embedding width.")
+    embeddings: typing.Optional[str] = option(
+        None, "Pretrained word vectors to start the word embedding from "
+        "(GloVe / word2vec text, gzip ok).")
+    freeze_embeddings: bool = option(
+        False, "Keep the --embeddings vectors fixed in training (else "
+        "fine-tune them).")
+    vectors_vocab: int = option(
+        0, "With --embeddings: add up to N more words that have vectors but "
+        "are not in the training texts (the file's most frequent first), so "
+        "words first seen at prediction keep their vectors. Best frozen.")
+    embedding_dim: int = option(
+        128, "Embedding width (the vectors' width with --embeddings).")
     cell: str = choice("gru", ["simple_rnn", "lstm", "gru"], "Recurrent cell.")
     units: int = option(64, "Units per recurrent layer and direction.")
     num_layers: int = option(1, "Stacked recurrent layers.")
@@ -84,6 +97,13 @@ class TextClassifierConfig:
         check_range(self, "vocab_size", 3)
         check_range(self, "max_length", 1)
         check_range(self, "embedding_dim", 1)
+        check_range(self, "vectors_vocab", 0)
+        if (self.freeze_embeddings or self.vectors_vocab) and \
+                not self.embeddings:
+            from kerasnlp_seq.errors import ConfigError
+
+            raise ConfigError("--freeze-embeddings and --vectors-vocab need "
+                              "--embeddings (a vectors file).")
         check_range(self, "units", 1)
         check_range(self, "num_layers", 1)
         for name in ("dropout", "embedding_dropout", "recurrent_dropout"):
@@ -131,6 +151,8 @@ class TextClassificationTask(Task):
         self.vocab = None
         self.chars = None
         self.labels = None
+        self.coverage = None        # of the --embeddings file, for the log
+        self._matrix = None
         self._tfds_label_names = None
 
     @property
@@ -256,6 +278,8 @@ class TextClassificationTask(Task):
         if self.uses_words:
             self.vocab = Vocabulary.adapt(
                 texts(), max_size=c.vocab_size, lowercase=c.lowercase)
+        if c.embeddings:
+            self._read_embeddings()
         if self.uses_chars:
             from kerasnlp_seq.chars import CharVocabulary
 
@@ -263,7 +287,33 @@ class TextClassificationTask(Task):
                 texts(), max_size=c.char_vocab_size,
                 lowercase=c.char_lowercase)
 
+    def _read_embeddings(self):
+        from kerasnlp_seq.embeddings import embedding_matrix
+        from kerasnlp_seq.errors import ConfigError
+
+        if not self.uses_words:
+            raise ConfigError(
+                "--embeddings needs word input; --representation is "
+                f"{self.representation!r}.")
+        c, extra = self.config, []
+        if c.vectors_vocab:
+            from kerasnlp_seq.embeddings import vector_words
+            from kerasnlp_seq.text import Vocabulary
+
+            extra = vector_words(c.embeddings, c.vectors_vocab,
+                                 exclude=self.vocab.tokens,
+                                 lowercase=c.lowercase)
+            self.vocab = Vocabulary(self.vocab.tokens + extra)
+        self._matrix, self.coverage = embedding_matrix(
+            self.vocab.tokens, c.embeddings)
+        self.coverage["added"] = len(extra)
+
     def save_assets(self, directory):
+        from kerasnlp_seq.config import save_json
+
+        if self.coverage is not None:
+            save_json(self.coverage, os.path.join(directory,
+                                                  "embeddings.json"))
         if self.vocab is not None:
             self.vocab.save(os.path.join(directory, "vocab.txt"))
         if self.chars is not None:
@@ -276,6 +326,11 @@ class TextClassificationTask(Task):
 
         if self.uses_words:
             self.vocab = Vocabulary.load(os.path.join(directory, "vocab.txt"))
+        coverage = os.path.join(directory, "embeddings.json")
+        if os.path.exists(coverage):
+            from kerasnlp_seq.config import load_json
+
+            self.coverage = load_json(coverage)
         if self.uses_chars:
             from kerasnlp_seq.chars import CharVocabulary
 
@@ -332,15 +387,25 @@ class TextClassificationTask(Task):
                 char_filters=c.char_filters,
                 char_kernel_size=c.char_kernel_size,
                 char_pool_size=c.char_pool_size)
-        return build_text_classifier(
+        model = build_text_classifier(
             self.vocab.size if self.vocab is not None else 0,
-            len(self.labels), embedding_dim=c.embedding_dim,
+            len(self.labels),
+            embedding_dim=(self.coverage["dim"] if self.coverage
+                           else c.embedding_dim),
             cell=c.cell, units=c.units, num_layers=c.num_layers,
             bidirectional=c.bidirectional, merge_mode=c.merge_mode,
             pooling=c.pooling, dropout=c.dropout,
             recurrent_dropout=c.recurrent_dropout, residual=c.residual,
             embedding_dropout=c.embedding_dropout, name=self.name,
             representation=self.representation, **chars)
+        if self._matrix is not None:
+            from kerasnlp_seq.embeddings import format_coverage
+
+            layer = model.get_layer("embedding")
+            layer.set_weights([self._matrix])
+            layer.trainable = not self.config.freeze_embeddings
+            log.info(format_coverage(self.coverage))
+        return model
 
     def compile_args(self):
         return {"loss": "sparse_categorical_crossentropy",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kerasnlp_seq.embeddings import (embedding_matrix, format_coverage,
-                                     read_vectors)
+                                     read_vectors, vector_words)
 from kerasnlp_seq.errors import DataError
 
 GLOVE = "the 0.1 0.2 0.3\nparis 1 2 3\n. . . 4 5 6\nParis 7 8 9\n"
@@ -106,3 +106,94 @@ def test_cli_bad_vectors_file_is_one_line_and_leaves_nothing(
     helpers.assert_one_line_error(result, f"{bad}:2: inconsistent vector "
                                   "dimension")
     assert not out.exists()
+
+
+def test_text_classifier_starts_from_the_vectors_and_reloads(tmp_path):
+    from kerasnlp_seq.errors import ConfigError
+    from tasks.sentiment import SentimentConfig, SentimentTask
+
+    path = write(tmp_path / "v.txt", GLOVE)
+    examples = [{"text": "Paris is the plan", "label": "pos"},
+                {"text": "the plan fails", "label": "neg"}]
+    task = SentimentTask(SentimentConfig(embeddings=path, embedding_dim=50,
+                                         units=4))
+    task.adapt(examples)  # lower-cased: paris, is, the, plan, fails
+    assert (task.coverage["exact"], task.coverage["missing"]) == (2, 3)
+    weights = task.build_model().get_layer("embedding").get_weights()[0]
+    assert weights.shape == (task.vocab.size, 3)  # the vectors' width wins
+    for word, vector in (("paris", [1, 2, 3]), ("the", [0.1, 0.2, 0.3])):
+        np.testing.assert_allclose(
+            weights[task.vocab.tokens.index(word) + 2], vector)
+    np.testing.assert_array_equal(weights[0], 0.0)
+
+    task.save_assets(str(tmp_path))
+    again = SentimentTask(task.config)  # e.g. --resume: same width, no read
+    again.load_assets(str(tmp_path))
+    assert again.coverage == task.coverage
+    assert again.build_model().get_layer("embedding").get_weights()[
+        0].shape == (task.vocab.size, 3)
+
+    chars_only = SentimentTask(SentimentConfig(embeddings=path,
+                                               representation="char"))
+    with pytest.raises(ConfigError, match="--embeddings needs word input"):
+        chars_only.adapt(examples)
+
+
+def test_cli_sentiment_bad_vectors_file_is_one_line_and_leaves_nothing(
+        cli, helpers, tmp_path):
+    bad = write(tmp_path / "bad.txt", "a 1 2 3\nb 1 2\n")
+    out = tmp_path / "run"
+    result = cli("train", "sentiment", "--embeddings", bad, "--output", out)
+    helpers.assert_one_line_error(result, f"{bad}:2: inconsistent vector "
+                                  "dimension")
+    assert not out.exists()
+
+
+def test_vector_words_in_file_order_skip_known_words_and_stop_at_limit(
+        tmp_path):
+    path = write(tmp_path / "v.txt.gz", "5 2\nThe 1 0\nthe 3 3\nfilm 0 1\n"
+                 "Superb 2 2\nplot 1 1\n", gz=True)
+    assert vector_words(path, 10) == ["The", "the", "film", "Superb", "plot"]
+    assert vector_words(path, 2, exclude={"film"}, lowercase=True) == [
+        "the", "superb"]
+    assert vector_words(path, 0) == []
+
+
+def test_frozen_vectors_and_words_added_from_the_vectors_file(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from kerasnlp_seq.errors import ConfigError
+    from tasks.sentiment import SentimentConfig, SentimentTask
+
+    path = write(tmp_path / "v.txt", "the 1 0\nmovie 0 1\nsuperb 2 2\n")
+    examples = [{"text": "the film", "label": "pos"},
+                {"text": "the plot", "label": "neg"}]
+    task = SentimentTask(SentimentConfig(
+        embeddings=path, freeze_embeddings=True, vectors_vocab=5, units=4))
+    task.adapt(examples)
+    assert task.vocab.tokens[-2:] == ["movie", "superb"]  # unseen in train
+    assert task.coverage["added"] == 2
+    assert "2 of the words added from the vectors file" in format_coverage(
+        task.coverage)
+    ids = task.encode_texts(tf.constant(["superb movie"])).numpy()
+    assert ids.tolist() == [[task.vocab.tokens.index("superb") + 2,
+                             task.vocab.tokens.index("movie") + 2]]
+
+    model = task.build_model()
+    layer = model.get_layer("embedding")
+    before = layer.get_weights()[0]
+    np.testing.assert_array_equal(before[ids[0]], [[2, 2], [0, 1]])
+    assert not layer.trainable
+    model.compile(optimizer=keras.optimizers.Adam(0.1),
+                  **task.compile_args())
+    x = task.encode_texts(tf.constant([ex["text"] for ex in examples]))
+    model.fit(x, task.targets(examples), epochs=2, verbose=0)
+    np.testing.assert_array_equal(layer.get_weights()[0], before)
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    assert not again.get_layer("embedding").trainable
+
+    for options in ({"freeze_embeddings": True}, {"vectors_vocab": 10}):
+        with pytest.raises(ConfigError, match="need --embeddings"):
+            SentimentConfig(**options)

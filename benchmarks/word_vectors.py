@@ -1,0 +1,115 @@
+"""Word vectors trained here, on this machine, from unlabelled text (word2vec).
+
+    python benchmarks/word_vectors.py --corpus sst2 --output /tmp/vectors/sst2.txt
+    python benchmarks/word_vectors.py --corpus imdb sst2 --output /tmp/vectors/imdb_sst2.txt
+
+No pretrained vectors can be downloaded here, so the sentiment benchmark's
+`--set embeddings=FILE` rows start from vectors this script trains: gensim's
+skip-gram word2vec (Mikolov et al. 2013) on the *texts* of the chosen corpora
+(no labels are read), written in word2vec text format, which
+`kerasnlp-seq train ... --embeddings FILE` reads.
+
+- `sst2`: the SST-2 training sentences and phrases (`train.tsv`), i.e. the
+  training set's own text; vectors from it use nothing beyond SST-2's train.
+- `imdb`: the IMDB train half's reviews (`imdb_train.csv.gz`), unlabelled
+  in-domain text (movie reviews), 25,000 reviews, about 6.8M tokens.
+
+Texts are split as the toolkit splits them (`kerasnlp_seq.text.tokenize`,
+lower-cased), after separating English contractions the Penn Treebank way
+(`doesn't` -> `does n't`, `it's` -> `it 's`), which is how SST-2's text is
+already tokenized, so that both corpora share tokens such as `n't`.
+
+gensim is the field's standard word2vec and is needed only here:
+`pip install gensim`. With the default `--workers 1` (and a fixed
+`PYTHONHASHSEED`) the vectors are the same on every run; more threads are
+faster but not repeatable.
+"""
+
+import argparse
+import csv
+import gzip
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
+
+_NEGATION = re.compile(r"(?i)(\w)(n't)\b")
+_CLITIC = re.compile(r"(?i)(\w)('s|'re|'ve|'ll|'d|'m)\b")
+
+
+def ptb_contractions(text):
+    """`doesn't` -> `does n't`, `it's` -> `it 's` (SST's tokenization)."""
+    return _CLITIC.sub(r"\1 \2", _NEGATION.sub(r"\1 \2", text))
+
+
+def read_texts(corpus):
+    """The raw texts of one corpus (labels are never read)."""
+    if corpus == "imdb":
+        with gzip.open(_results.data_path("imdb", "imdb_train.csv.gz"), "rt",
+                       encoding="utf-8", newline="") as f:
+            return [ptb_contractions(row["review"])
+                    for row in csv.DictReader(f)]
+    with open(_results.data_path("sst2", "train.tsv"), encoding="utf-8") as f:
+        next(f)  # header
+        return [line.rsplit("\t", 1)[0] for line in f]
+
+
+def tokenized(texts, batch=2000):
+    """Lists of tokens, split by the toolkit's own tokenizer."""
+    import tensorflow as tf
+
+    from kerasnlp_seq.text import tokenize
+
+    for start in range(0, len(texts), batch):
+        tokens = tokenize(tf.constant(texts[start:start + batch]),
+                          lowercase=True)
+        for row in tokens.to_list():
+            yield [t.decode("utf-8") for t in row]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", nargs="+", choices=["imdb", "sst2"],
+                        default=["imdb", "sst2"])
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--min-count", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gensim threads; only 1 gives the same vectors "
+                        "on every run")
+    args = parser.parse_args()
+    try:
+        from gensim.models import Word2Vec
+    except ImportError:
+        sys.exit("error: this benchmark needs gensim: pip install gensim")
+
+    start = time.perf_counter()
+    sentences = []
+    for corpus in args.corpus:
+        sentences.extend(tokenized(read_texts(corpus)))
+    tokens = sum(len(s) for s in sentences)
+    model = Word2Vec(sentences=sentences, vector_size=args.dim,
+                     window=args.window, min_count=args.min_count, sg=1,
+                     negative=5, epochs=args.epochs, workers=args.workers,
+                     seed=args.seed)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    model.wv.save_word2vec_format(args.output)
+    seconds = time.perf_counter() - start
+    print(f"{'+'.join(args.corpus)}: {len(sentences)} texts, {tokens} tokens, "
+          f"{len(model.wv)} words x {args.dim} -> {args.output} in "
+          f"{seconds:.0f} s, peak RSS {_results.peak_rss_mb():.0f} MiB")
+    for word in ("good", "boring", "n't"):
+        if word in model.wv:
+            print(f"  nearest to {word!r}:",
+                  ", ".join(w for w, _ in model.wv.most_similar(word,
+                                                                topn=5)))
+
+
+if __name__ == "__main__":
+    main()
