@@ -2,17 +2,19 @@
 
     python benchmarks/word_vectors.py --corpus sst2 --output /tmp/vectors/sst2.txt
     python benchmarks/word_vectors.py --corpus imdb sst2 --output /tmp/vectors/imdb_sst2.txt
+    python benchmarks/word_vectors.py --corpus imdb --imdb-holdback --output /tmp/vectors/imdb.txt
 
 No pretrained vectors can be downloaded here, so the sentiment benchmark's
 `--set embeddings=FILE` rows start from vectors this script trains: gensim's
 skip-gram word2vec (Mikolov et al. 2013) on the *texts* of the chosen corpora
-(no labels are read), written in word2vec text format, which
+(labels never train them), written in word2vec text format, which
 `kerasnlp-seq train ... --embeddings FILE` reads.
 
 - `sst2`: the SST-2 training sentences and phrases (`train.tsv`), i.e. the
   training set's own text; vectors from it use nothing beyond SST-2's train.
 - `imdb`: the IMDB train half's reviews (`imdb_train.csv.gz`), unlabelled
-  in-domain text (movie reviews), 25,000 reviews, about 6.8M tokens.
+  in-domain text (movie reviews), 25,000 reviews, about 6.8M tokens;
+  `--imdb-holdback` leaves out the 10% the IMDB benchmark validates on.
 
 Texts are split as the toolkit splits them (`kerasnlp_seq.text.tokenize`,
 lower-cased), after separating English contractions the Penn Treebank way
@@ -45,11 +47,30 @@ def ptb_contractions(text):
     return _CLITIC.sub(r"\1 \2", _NEGATION.sub(r"\1 \2", text))
 
 
-def read_texts(corpus):
-    """The raw texts of one corpus (labels are never read)."""
+def read_texts(corpus, holdback=False):
+    """The raw texts of one corpus (labels never train the vectors).
+
+    With `holdback` (IMDB only), the reviews that `benchmarks/sentiment.py
+    --only imdb` holds back for validation are left out, so that run's
+    validation accuracy stays a held-out number. The split is the task's
+    own (stratified by label, seeded with the default seed), which is the
+    only use of the labels here.
+    """
     if corpus == "imdb":
-        with gzip.open(_results.data_path("imdb", "imdb_train.csv.gz"), "rt",
-                       encoding="utf-8", newline="") as f:
+        path = _results.data_path("imdb", "imdb_train.csv.gz")
+        if holdback:
+            from kerasnlp_seq import runs
+            from kerasnlp_seq.registry import get_task_class
+
+            task_config, train_config = runs.resolve_config(
+                "sentiment", overrides={"text_column": "review",
+                                        "label_column": "sentiment"})
+            task = get_task_class("sentiment")(task_config)
+            train, _ = task.split_validation(
+                task.read(path, "train"), train_config.valid_fraction,
+                train_config.seed)
+            return [ptb_contractions(ex["text"]) for ex in train]
+        with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
             return [ptb_contractions(row["review"])
                     for row in csv.DictReader(f)]
     with open(_results.data_path("sst2", "train.tsv"), encoding="utf-8") as f:
@@ -75,6 +96,9 @@ def main():
     parser.add_argument("--corpus", nargs="+", choices=["imdb", "sst2"],
                         default=["imdb", "sst2"])
     parser.add_argument("--output", required=True)
+    parser.add_argument("--imdb-holdback", action="store_true",
+                        help="leave out the IMDB reviews that the sentiment "
+                        "benchmark validates on")
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--min-count", type=int, default=2)
@@ -92,7 +116,7 @@ def main():
     start = time.perf_counter()
     sentences = []
     for corpus in args.corpus:
-        sentences.extend(tokenized(read_texts(corpus)))
+        sentences.extend(tokenized(read_texts(corpus, args.imdb_holdback)))
     tokens = sum(len(s) for s in sentences)
     model = Word2Vec(sentences=sentences, vector_size=args.dim,
                      window=args.window, min_count=args.min_count, sg=1,

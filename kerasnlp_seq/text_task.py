@@ -29,7 +29,7 @@ import typing
 
 from kerasnlp_seq import readers, streaming, tfds_data
 from kerasnlp_seq.config import check_range, choice, option, validate_choices
-from kerasnlp_seq.errors import DataError
+from kerasnlp_seq.errors import ConfigError, DataError
 from kerasnlp_seq.task import Task
 
 STREAM_AUTO_BYTES = 512 * 2**20
@@ -100,8 +100,6 @@ class TextClassifierConfig:
         check_range(self, "vectors_vocab", 0)
         if (self.freeze_embeddings or self.vectors_vocab) and \
                 not self.embeddings:
-            from kerasnlp_seq.errors import ConfigError
-
             raise ConfigError("--freeze-embeddings and --vectors-vocab need "
                               "--embeddings (a vectors file).")
         check_range(self, "units", 1)
@@ -189,8 +187,6 @@ class TextClassificationTask(Task):
         return records
 
     def _should_stream(self, spec):
-        from kerasnlp_seq.errors import ConfigError
-
         mode = getattr(self.config, "stream", "off")
         if mode == "on" and not self.supports_streaming:
             raise ConfigError(
@@ -289,7 +285,6 @@ class TextClassificationTask(Task):
 
     def _read_embeddings(self):
         from kerasnlp_seq.embeddings import embedding_matrix
-        from kerasnlp_seq.errors import ConfigError
 
         if not self.uses_words:
             raise ConfigError(
