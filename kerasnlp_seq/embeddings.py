@@ -22,10 +22,15 @@ Example:
 ((5, 2), 1, 1, 1)
 """
 
+import logging
+import os
+
 import numpy as np
 
 from kerasnlp_seq.errors import DataError
 from kerasnlp_seq.readers import open_lines
+
+log = logging.getLogger("kerasnlp_seq")
 
 
 def _is_header(fields):
@@ -108,17 +113,23 @@ def vector_words(path, limit, exclude=(), lowercase=False):
     Returns:
         list of str, at most `limit` long, without repeats.
     """
-    words, seen = [], set(exclude)
+    words, seen, dim = [], set(exclude), None
     if limit <= 0:
         return words
     for lineno, text in open_lines(str(path)):
         fields = text.rstrip("\r\n").split(" ")
-        if lineno == 1 and _is_header(fields):
+        if fields and fields[-1] == "":  # a trailing space (some exports)
+            fields = fields[:-1]
+        if dim is None and lineno == 1 and _is_header(fields):
+            dim = int(fields[1])
             continue
-        if len(fields) < 2:
+        if dim is None:
+            dim = len(fields) - 1
+        if len(fields) < dim + 1 or dim < 1:
             continue  # read_vectors reports malformed lines
-        word = fields[0].lower() if lowercase else fields[0]
-        if word and word not in seen:
+        word = " ".join(fields[:len(fields) - dim])  # may hold spaces
+        word = word.lower() if lowercase else word
+        if word not in seen:
             seen.add(word)
             words.append(word)
             if len(words) >= limit:
@@ -161,6 +172,35 @@ def embedding_matrix(words, path, seed=0, scale=None):
                 "missing": len(words) - exact - lower, "dim": dim,
                 "file": str(path)}
     return matrix, coverage
+
+
+def set_embedding_weights(layer, words, path, matrix=None, coverage=None,
+                          trainable=True):
+    """Start an Embedding layer from pretrained vectors and log the coverage.
+
+    Args:
+        layer: a built `keras.layers.Embedding` with `len(words) + 2` rows.
+        words: list of str. The vocabulary's real tokens (ids 2, 3, ...).
+        path: str. The vectors file.
+        matrix, coverage: from `embedding_matrix`, when the caller has them
+            (a fresh run reads them while adapting). Without a matrix (a
+            resumed run rebuilding its model from saved assets) the file is
+            read again, which gives the same matrix for the same words; if
+            the file is gone, a warning says the layer starts random and the
+            run's backup must restore it.
+        trainable: bool. False keeps the vectors fixed in training.
+    """
+    if matrix is None:
+        if os.path.exists(str(path)):
+            matrix, fresh = embedding_matrix(words, path)
+            coverage = coverage or fresh
+        else:
+            log.warning("pretrained vectors %s not found: the embedding "
+                        "starts random", path)
+    if matrix is not None:
+        layer.set_weights([matrix])
+        log.info(format_coverage(coverage))
+    layer.trainable = trainable
 
 
 def format_coverage(coverage):

@@ -23,7 +23,6 @@ every example in memory sets `supports_streaming = False`.
 """
 
 import dataclasses
-import logging
 import os
 import typing
 
@@ -33,7 +32,6 @@ from kerasnlp_seq.errors import ConfigError, DataError
 from kerasnlp_seq.task import Task
 
 STREAM_AUTO_BYTES = 512 * 2**20
-log = logging.getLogger("kerasnlp_seq")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -393,13 +391,13 @@ class TextClassificationTask(Task):
             recurrent_dropout=c.recurrent_dropout, residual=c.residual,
             embedding_dropout=c.embedding_dropout, name=self.name,
             representation=self.representation, **chars)
-        if self._matrix is not None:
-            from kerasnlp_seq.embeddings import format_coverage
+        if c.embeddings and self.uses_words:
+            from kerasnlp_seq.embeddings import set_embedding_weights
 
-            layer = model.get_layer("embedding")
-            layer.set_weights([self._matrix])
-            layer.trainable = not self.config.freeze_embeddings
-            log.info(format_coverage(self.coverage))
+            set_embedding_weights(
+                model.get_layer("embedding"), self.vocab.tokens,
+                c.embeddings, self._matrix, self.coverage,
+                trainable=not c.freeze_embeddings)
         return model
 
     def compile_args(self):

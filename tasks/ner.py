@@ -216,11 +216,12 @@ class NERTask(Task):
             name=self.name)
         log.info("tags: %d in scheme %s (data: %s)", len(self.tags),
                  self.train_scheme, self.scheme)
-        if self._matrix is not None:
-            from kerasnlp_seq.embeddings import format_coverage
+        if c.embeddings:
+            from kerasnlp_seq.embeddings import set_embedding_weights
 
-            model.get_layer("word_embedding").set_weights([self._matrix])
-            log.info(format_coverage(self.coverage))
+            set_embedding_weights(
+                model.get_layer("word_embedding"), self.encoder.words.tokens,
+                c.embeddings, self._matrix, self.coverage)
         return model
 
     def compile_args(self):

@@ -2,6 +2,8 @@
 
 import gzip
 import json
+import logging
+import os
 
 import numpy as np
 import pytest
@@ -98,11 +100,12 @@ def test_tagger_starts_from_the_vectors(tmp_path):
         assert json.load(f)["embeddings"]["exact"] == 2
 
 
+@pytest.mark.parametrize("task", ["ner", "sentiment"])
 def test_cli_bad_vectors_file_is_one_line_and_leaves_nothing(
-        cli, helpers, tmp_path):
+        cli, helpers, tmp_path, task):
     bad = write(tmp_path / "bad.txt", "a 1 2 3\nb 1 2\n")
     out = tmp_path / "run"
-    result = cli("train", "ner", "--embeddings", bad, "--output", out)
+    result = cli("train", task, "--embeddings", bad, "--output", out)
     helpers.assert_one_line_error(result, f"{bad}:2: inconsistent vector "
                                   "dimension")
     assert not out.exists()
@@ -130,23 +133,14 @@ def test_text_classifier_starts_from_the_vectors_and_reloads(tmp_path):
     again = SentimentTask(task.config)  # e.g. --resume: same width, no read
     again.load_assets(str(tmp_path))
     assert again.coverage == task.coverage
-    assert again.build_model().get_layer("embedding").get_weights()[
-        0].shape == (task.vocab.size, 3)
+    resumed = again.build_model().get_layer("embedding").get_weights()[0]
+    assert resumed.shape == (task.vocab.size, 3)
+    np.testing.assert_array_equal(resumed, weights)  # read again, same rows
 
     chars_only = SentimentTask(SentimentConfig(embeddings=path,
                                                representation="char"))
     with pytest.raises(ConfigError, match="--embeddings needs word input"):
         chars_only.adapt(examples)
-
-
-def test_cli_sentiment_bad_vectors_file_is_one_line_and_leaves_nothing(
-        cli, helpers, tmp_path):
-    bad = write(tmp_path / "bad.txt", "a 1 2 3\nb 1 2\n")
-    out = tmp_path / "run"
-    result = cli("train", "sentiment", "--embeddings", bad, "--output", out)
-    helpers.assert_one_line_error(result, f"{bad}:2: inconsistent vector "
-                                  "dimension")
-    assert not out.exists()
 
 
 def test_vector_words_in_file_order_skip_known_words_and_stop_at_limit(
@@ -157,9 +151,13 @@ def test_vector_words_in_file_order_skip_known_words_and_stop_at_limit(
     assert vector_words(path, 2, exclude={"film"}, lowercase=True) == [
         "the", "superb"]
     assert vector_words(path, 0) == []
+    glove = write(tmp_path / "glove.txt", GLOVE)  # ". . ." holds spaces
+    assert vector_words(glove, 10, exclude={"the"}) == ["paris", ". . .",
+                                                        "Paris"]
 
 
-def test_frozen_vectors_and_words_added_from_the_vectors_file(tmp_path):
+def test_frozen_vectors_and_words_added_from_the_vectors_file(tmp_path,
+                                                              caplog):
     import keras
     import tensorflow as tf
 
@@ -193,6 +191,20 @@ def test_frozen_vectors_and_words_added_from_the_vectors_file(tmp_path):
     model.save(tmp_path / "m.keras")
     again = keras.saving.load_model(tmp_path / "m.keras")
     assert not again.get_layer("embedding").trainable
+
+    # A resumed run rebuilds its model from the saved assets: still frozen,
+    # same vectors; without the file it warns and starts random.
+    task.save_assets(str(tmp_path))
+    resumed = SentimentTask(task.config)
+    resumed.load_assets(str(tmp_path))
+    layer = resumed.build_model().get_layer("embedding")
+    assert not layer.trainable
+    np.testing.assert_array_equal(layer.get_weights()[0], before)
+    os.remove(path)
+    with caplog.at_level(logging.WARNING, logger="kerasnlp_seq"):
+        layer = resumed.build_model().get_layer("embedding")
+    assert f"pretrained vectors {path} not found" in caplog.text
+    assert not layer.trainable
 
     for options in ({"freeze_embeddings": True}, {"vectors_vocab": 10}):
         with pytest.raises(ConfigError, match="need --embeddings"):
