@@ -126,6 +126,9 @@ class CharTextClassifierConfig(TextClassifierConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.embeddings and self.representation == "char":
+            raise ConfigError("--embeddings needs word input; "
+                              "--representation is 'char'.")
         check_range(self, "max_chars", 1)
         check_range(self, "char_vocab_size", 3)
         for name in ("char_embedding_dim", "char_filters", "char_kernel_size",
@@ -284,10 +287,6 @@ class TextClassificationTask(Task):
     def _read_embeddings(self):
         from kerasnlp_seq.embeddings import embedding_matrix
 
-        if not self.uses_words:
-            raise ConfigError(
-                "--embeddings needs word input; --representation is "
-                f"{self.representation!r}.")
         c, extra = self.config, []
         if c.vectors_vocab:
             from kerasnlp_seq.embeddings import vector_words
