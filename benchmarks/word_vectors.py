@@ -28,8 +28,6 @@ faster but not repeatable.
 """
 
 import argparse
-import csv
-import gzip
 import os
 import re
 import sys
@@ -37,6 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
+from sentiment import DATASETS  # noqa: E402  (benchmarks/sentiment.py)
 
 _NEGATION = re.compile(r"(?i)(\w)(n't)\b")
 _CLITIC = re.compile(r"(?i)(\w)('s|'re|'ve|'ll|'d|'m)\b")
@@ -50,32 +49,25 @@ def ptb_contractions(text):
 def read_texts(corpus, holdback=False):
     """The raw texts of one corpus (labels never train the vectors).
 
-    With `holdback` (IMDB only), the reviews that `benchmarks/sentiment.py
-    --only imdb` holds back for validation are left out, so that run's
-    validation accuracy stays a held-out number. The split is the task's
-    own (stratified by label, seeded with the default seed), which is the
-    only use of the labels here.
+    Read by the sentiment task's own reader, with the columns and files of
+    `benchmarks/sentiment.py`. With `holdback` (IMDB, which has no separate
+    validation file), the reviews that `benchmarks/sentiment.py --only imdb`
+    holds back for validation are left out, so that run's validation
+    accuracy stays a held-out number. That split is the task's own
+    (stratified by label, default seed), the only use of the labels here.
     """
-    if corpus == "imdb":
-        path = _results.data_path("imdb", "imdb_train.csv.gz")
-        if holdback:
-            from kerasnlp_seq import runs
-            from kerasnlp_seq.registry import get_task_class
+    from kerasnlp_seq import runs
+    from kerasnlp_seq.registry import get_task_class
 
-            task_config, train_config = runs.resolve_config(
-                "sentiment", overrides={"text_column": "review",
-                                        "label_column": "sentiment"})
-            task = get_task_class("sentiment")(task_config)
-            train, _ = task.split_validation(
-                task.read(path, "train"), train_config.valid_fraction,
-                train_config.seed)
-            return [ptb_contractions(ex["text"]) for ex in train]
-        with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-            return [ptb_contractions(row["review"])
-                    for row in csv.DictReader(f)]
-    with open(_results.data_path("sst2", "train.tsv"), encoding="utf-8") as f:
-        next(f)  # header
-        return [line.rsplit("\t", 1)[0] for line in f]
+    spec = DATASETS[corpus]
+    task_config, train_config = runs.resolve_config(
+        "sentiment", overrides=spec["task"])
+    task = get_task_class("sentiment")(task_config)
+    examples = task.read(_results.data_path(*spec["data"]), "train")
+    if holdback and spec["valid"] is None:
+        examples, _ = task.split_validation(
+            examples, train_config.valid_fraction, train_config.seed)
+    return [ptb_contractions(ex["text"]) for ex in examples]
 
 
 def tokenized(texts, batch=2000):
