@@ -51,16 +51,19 @@ def validate_choices(config):
                 f"of {sorted(choices, key=str)}. Received: {f.name}={value!r}")
 
 
-def check_range(config, name, low=None, high=None, inclusive_high=True):
-    """Raise `ConfigError` unless `low <= config.name (<=|<) high`."""
+def check_range(config, name, low=None, high=None, inclusive_high=True,
+                inclusive_low=True):
+    """Raise `ConfigError` unless `low (<=|<) config.name (<=|<) high`."""
     value = getattr(config, name)
     if value is None:
         return
-    too_low = low is not None and value < low
+    too_low = low is not None and (
+        value < low if inclusive_low else value <= low)
     too_high = high is not None and (
         value > high if inclusive_high else value >= high)
     if too_low or too_high:
-        bounds = f"[{low}, {high}{']' if inclusive_high else ')'}"
+        bounds = (f"{'[' if inclusive_low else '('}{low}, "
+                  f"{high}{']' if inclusive_high else ')'}")
         raise ConfigError(
             f"`{name}` of {type(config).__name__} must be in {bounds}. "
             f"Received: {name}={value!r}")
@@ -167,6 +170,10 @@ class TrainConfig:
         1e-4, "With --lr-decay-patience: an epoch that moves the validation "
         "monitor by less than this counts as no improvement (decay once "
         "gains get small, not only when they stop).")
+    ema: typing.Optional[float] = option(
+        None, "Keep an exponential moving average of the weights with this "
+        "momentum (Polyak averaging, e.g. 0.999); validation, early "
+        "stopping and the saved model use the averaged weights.")
     valid_fraction: float = option(
         0.1, "Held-back validation fraction when no --valid is given.")
     seed: int = option(1337, "Random seed (data split, init, shuffling).")
@@ -206,6 +213,8 @@ class TrainConfig:
         check_range(self, "lr_decay_patience", 0)
         check_range(self, "lr_decay_factor", 0.0, 1.0, inclusive_high=False)
         check_range(self, "lr_decay_min_delta", 0.0)
+        check_range(self, "ema", 0.0, 1.0, inclusive_low=False,
+                    inclusive_high=False)
         check_range(self, "valid_fraction", 0.0, 1.0, inclusive_high=False)
         check_range(self, "batch_tokens", 1)
         check_range(self, "steps_per_epoch", 1)

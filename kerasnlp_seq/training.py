@@ -92,8 +92,11 @@ def check_float32_outputs(model):
 def make_optimizer(train_config):
     """A Keras optimizer with the run's learning rate and gradient clipping.
 
-    With `mixed_float16` it is wrapped in a `LossScaleOptimizer` (dynamic
-    loss scaling, so small float16 gradients do not underflow to zero).
+    With `train_config.ema` it keeps a moving average of the weights
+    (`use_ema`; `make_callbacks` swaps it in for validation and at the end
+    of each epoch). With `mixed_float16` it is wrapped in a
+    `LossScaleOptimizer` (dynamic loss scaling, so small float16 gradients
+    do not underflow to zero).
 
     Args:
         train_config: `TrainConfig`.
@@ -103,6 +106,8 @@ def make_optimizer(train_config):
         kwargs["clipnorm"] = train_config.clipnorm
     if train_config.clipvalue:
         kwargs["clipvalue"] = train_config.clipvalue
+    if train_config.ema:
+        kwargs.update(use_ema=True, ema_momentum=train_config.ema)
     classes = {"adam": keras.optimizers.Adam,
                "adamw": keras.optimizers.AdamW,
                "rmsprop": keras.optimizers.RMSprop,
@@ -181,6 +186,13 @@ def make_callbacks(task, train_config, run_dir, resume=False,
     monitor (on resume the decayed rate comes back with the optimizer's
     state; the plateau counter starts again from zero).
 
+    With `train_config.ema`, `SwapEMAWeights` puts the averaged weights in
+    the model for validation and for the end-of-epoch callbacks after the
+    backup: the backup holds the raw weights (the averages are optimizer
+    variables, saved with them), while early stopping, learning-rate decay
+    and the logs see, keep and restore the averaged ones, so the best
+    epoch's averaged weights become the run's model.
+
     Args:
         task: the `Task` being trained.
         train_config: `TrainConfig`.
@@ -198,6 +210,9 @@ def make_callbacks(task, train_config, run_dir, resume=False,
           if train_config.time_limit else []),
         DistributedBackupAndRestore(os.path.join(run_dir, "backup"),
                                     restore_dir=restore_dir),
+        # After the backup (raw weights), before everything that reads them.
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
+          if train_config.ema else []),
         keras.callbacks.EarlyStopping(
             monitor=monitor, mode=mode, patience=train_config.patience,
             restore_best_weights=True, verbose=1),

@@ -213,3 +213,77 @@ def test_lr_decay_patience_halves_the_rate_on_a_plateau(tmp_path):
     no_decay = make_callbacks(task, TrainConfig(), str(tmp_path / "b"))
     assert not any(isinstance(c, keras.callbacks.ReduceLROnPlateau)
                    for c in no_decay)
+
+
+def test_ema_validates_keeps_and_resumes_the_averaged_weights(tmp_path):
+    """`--ema`: the validation loss is the averaged weights' loss, the
+    best epoch's averaged weights become the model, and an interrupted run
+    resumes (raw weights and averages from the backup) to the same end."""
+    import types
+
+    import keras
+    import numpy as np
+    import pytest
+
+    from kerasnlp_seq.config import ConfigError, TrainConfig
+    from kerasnlp_seq.task import Task
+    from kerasnlp_seq.training import make_callbacks, make_optimizer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], "float32") + 0.3
+    task = types.SimpleNamespace(monitor=Task.monitor)
+    config = TrainConfig(ema=0.8, patience=10, learning_rate=0.05,
+                         optimizer="sgd")
+
+    class Record(keras.callbacks.Callback):
+        """What the callbacks after the swap see at each epoch's end."""
+
+        def __init__(self, stop_after=None):
+            super().__init__()
+            self.weights, self.losses = [], []
+            self.stop_after = stop_after
+
+        def on_epoch_end(self, epoch, logs=None):
+            kernel, bias = self.model.get_weights()
+            self.weights.append([kernel, bias])
+            self.losses.append(float(np.mean((x @ kernel + bias - y) ** 2)))
+            if epoch + 1 < self.params["epochs"]:  # the last one settles
+                raw = self.model.optimizer._model_variables_moving_average
+                assert not np.allclose(raw[0].numpy(), kernel)  # swapped
+            if epoch + 1 == self.stop_after:
+                raise KeyboardInterrupt
+
+    def fit(run_dir, epochs, record):
+        run_dir.mkdir(exist_ok=True)
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile(make_optimizer(config), loss="mse")
+        model.optimizer.build(model.trainable_variables)
+        callbacks = make_callbacks(task, config, str(run_dir)) + [record]
+        try:
+            history = model.fit(x, y, validation_data=(x, y), epochs=epochs,
+                                batch_size=16, shuffle=False,
+                                callbacks=callbacks, verbose=0)
+        except KeyboardInterrupt:
+            return model, None
+        return model, history.history
+
+    record = Record()
+    model, history = fit(tmp_path / "a", 6, record)
+    # Validation ran on the weights the end-of-epoch callbacks got.
+    assert np.allclose(history["val_loss"], record.losses, rtol=1e-4)
+    best = int(np.argmin(history["val_loss"]))
+    for got, want in zip(model.get_weights(), record.weights[best]):
+        assert np.allclose(got, want)
+
+    fit(tmp_path / "b", 6, Record(stop_after=3))
+    resumed = Record()
+    model_b, history_b = fit(tmp_path / "b", 6, resumed)
+    assert len(resumed.losses) == 3  # epochs 4-6 only
+    assert np.allclose(resumed.losses, record.losses[3:], rtol=1e-4)
+    assert np.allclose(history_b["val_loss"], history["val_loss"][3:],
+                       rtol=1e-4)
+
+    with pytest.raises(ConfigError, match=r"`ema` .* \(0.0, 1.0\)"):
+        TrainConfig(ema=1.0)
