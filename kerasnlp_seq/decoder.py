@@ -67,6 +67,9 @@ class RecurrentDecoder:
             and before the output layer.
         embeddings_initializer: initializer of the target embeddings
             (default `embedding_initializer()`, N(0, 1)).
+        tie_embeddings: bool. Use the target embeddings as the output
+            layer's weights (`kerasnlp_seq.layers.TiedEmbedding`: logits
+            `x @ E^T + b`); needs `embedding_dim == units`.
         name: str. Prefix of every layer name.
 
     Example:
@@ -88,7 +91,8 @@ class RecurrentDecoder:
 
     def __init__(self, vocab_size, embedding_dim=256, cell="gru", units=256,
                  num_layers=1, attention="none", attention_units=None,
-                 dropout=0.0, embeddings_initializer=None, name="decoder"):
+                 dropout=0.0, embeddings_initializer=None,
+                 tie_embeddings=False, name="decoder"):
         if attention not in ATTENTION_TYPES:
             raise ValueError(
                 "Unknown `attention` for `RecurrentDecoder`. Expected one of "
@@ -99,7 +103,13 @@ class RecurrentDecoder:
                 raise ValueError(
                     f"`{arg}` for `RecurrentDecoder` must be a positive int. "
                     f"Received: {arg}={value!r}")
+        if tie_embeddings and embedding_dim != units:
+            raise ValueError(
+                "`tie_embeddings` needs `embedding_dim == units` (the "
+                "output layer reads `units`-wide features). Received: "
+                f"embedding_dim={embedding_dim}, units={units}")
         self.vocab_size = vocab_size
+        self.tied = tie_embeddings
         self.attention_type = attention
         self.name = name
         self.stacks = [
@@ -109,7 +119,11 @@ class RecurrentDecoder:
             for i in range(num_layers)]
         self.num_states = self.stacks[0].num_states
         self.units = units
-        self.embedding = keras.layers.Embedding(
+        if tie_embeddings:
+            from kerasnlp_seq.layers import TiedEmbedding
+        embedding_class = (TiedEmbedding if tie_embeddings
+                           else keras.layers.Embedding)
+        self.embedding = embedding_class(
             vocab_size, embedding_dim, mask_zero=True,
             embeddings_initializer=(embeddings_initializer
                                     or embedding_initializer()),
@@ -130,8 +144,8 @@ class RecurrentDecoder:
                 units, activation="tanh", use_bias=False,
                 name=f"{name}_attention_output")
         # float32 logits whatever the global dtype policy (mixed precision).
-        self.output = keras.layers.Dense(vocab_size, dtype="float32",
-                                         name=f"{name}_logits")
+        self.output = None if tie_embeddings else keras.layers.Dense(
+            vocab_size, dtype="float32", name=f"{name}_logits")
 
     @classmethod
     def from_model(cls, model, vocab_size, **kwargs):
@@ -145,7 +159,8 @@ class RecurrentDecoder:
         decoder = cls(vocab_size, **kwargs)
         get = model.get_layer
         decoder.embedding = get(decoder.embedding.name)
-        decoder.output = get(decoder.output.name)
+        if decoder.output is not None:
+            decoder.output = get(decoder.output.name)
         for stack in decoder.stacks:
             stack.layers[0] = get(stack.layers[0].name)
         if decoder.attention is not None:
@@ -187,6 +202,8 @@ class RecurrentDecoder:
             context, weights = self.attention(x, memory, mask=memory_mask)
             x = self.attention_output(self.concat([x, context]))
         x = self.dropout(x, training=training)
+        if self.tied:
+            return self.embedding(x, reverse=True), weights
         return self.output(x), weights
 
     def __call__(self, target_in, initial_state, memory=None,

@@ -68,3 +68,64 @@ class MaskedGlobalPooling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="kerasnlp_seq")
+class TiedEmbedding(keras.layers.ReversibleEmbedding):
+    """A token embedding that is also the softmax layer (tied weights).
+
+    `layer(ids)` embeds tokens as `Embedding` does; `layer(x, reverse=True)`
+    maps `(..., output_dim)` features to float32 logits
+    `x @ embeddings^T + bias` (Press & Wolf 2017; Inan et al. 2017), so the
+    output layer adds only a bias to the model. Unlike its base,
+    `keras.layers.ReversibleEmbedding`, the logits carry the mask of the
+    features (a Keras loss then ignores padded steps), have a bias, and are
+    float32 under a mixed-precision policy.
+
+    Args:
+        input_dim, output_dim, mask_zero, embeddings_initializer, ...: as
+            `keras.layers.Embedding`.
+
+    Example:
+
+    >>> layer = TiedEmbedding(10, 4, mask_zero=True)
+    >>> x = layer(keras.ops.convert_to_tensor([[3, 5, 0]]))
+    >>> logits = layer(x, reverse=True)
+    >>> tuple(logits.shape), logits._keras_mask.numpy().tolist()
+    ((1, 3, 10), [[True, True, False]])
+    """
+
+    def __init__(self, input_dim, output_dim, **kwargs):
+        kwargs.pop("tie_weights", None)
+        kwargs.setdefault("reverse_dtype", "float32")
+        super().__init__(input_dim, output_dim, tie_weights=True, **kwargs)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        super().build(input_shape)
+        self.logit_bias = self.add_weight(
+            shape=(self.input_dim,), initializer="zeros", name="logit_bias")
+
+    def call(self, inputs, reverse=False):
+        if not reverse:
+            return super().call(inputs)
+        logits = super().call(inputs, reverse=True)
+        return logits + ops.cast(self.logit_bias, logits.dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        # Ids: the base class masks in `call`. Features: keep their mask.
+        if keras.backend.is_int_dtype(inputs.dtype):
+            return None
+        return mask
+
+    def compute_output_spec(self, inputs, reverse=False):
+        spec = super().compute_output_spec(inputs, reverse=reverse)
+        if reverse:
+            return keras.KerasTensor(spec.shape, dtype=self.reverse_dtype)
+        return spec
+
+    @property
+    def variable_serialization_spec(self):
+        spec = super().variable_serialization_spec
+        return {**spec, None: [*spec[None], "logit_bias"]}

@@ -36,7 +36,8 @@ BRIDGE = "bridge_{}"
 def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
                   cell="gru", encoder_units=256, encoder_layers=1,
                   bidirectional=True, units=256, decoder_layers=1,
-                  attention="luong", dropout=0.3, name="seq2seq"):
+                  attention="luong", dropout=0.3, tie_embeddings=False,
+                  name="seq2seq"):
     """An attention encoder-decoder trained by teacher forcing.
 
     Args:
@@ -54,6 +55,8 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
         attention: str. `"none"`, `"luong"` or `"bahdanau"`.
         dropout: float. On the source embeddings, between layers and before
             the output layer.
+        tie_embeddings: bool. The target embeddings are also the output
+            layer (needs `embedding_dim == units`).
         name: str. Model name.
 
     Returns:
@@ -82,7 +85,8 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
               else keras.layers.Identity(name=BRIDGE.format(i + 1))(s)
               for i, s in enumerate(states)]
     decoder = RecurrentDecoder(target_vocab_size, **decoder_kwargs(
-        embedding_dim, cell, units, decoder_layers, attention, dropout))
+        embedding_dim, cell, units, decoder_layers, attention, dropout,
+        tie_embeddings))
     source_mask = keras.layers.Identity(name="source_mask")(
         keras.ops.not_equal(source, 0))
     logits, _ = decoder(target_in, states, memory=memory,
@@ -92,11 +96,12 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
 
 
 def decoder_kwargs(embedding_dim, cell, units, decoder_layers, attention,
-                   dropout):
+                   dropout, tie_embeddings=False):
     """`RecurrentDecoder` arguments of a `build_seq2seq` model."""
     return dict(embedding_dim=embedding_dim, cell=cell, units=units,
                 num_layers=decoder_layers, attention=attention,
-                dropout=dropout, name="decoder")
+                dropout=dropout, tie_embeddings=tie_embeddings,
+                name="decoder")
 
 
 class Seq2SeqDecoder:
@@ -109,7 +114,8 @@ class Seq2SeqDecoder:
     Args:
         model: a built or reloaded `build_seq2seq` model.
         target_vocab_size, embedding_dim, cell, units, decoder_layers,
-            attention, dropout: as given to `build_seq2seq`.
+            attention, dropout, tie_embeddings: as given to
+            `build_seq2seq`.
         start_id, end_id: int. The target side's start and end token ids.
         max_length: int. The most target tokens generated; a batch also
             stops at twice its source length plus 10.
@@ -119,13 +125,14 @@ class Seq2SeqDecoder:
 
     def __init__(self, model, target_vocab_size, embedding_dim, cell, units,
                  decoder_layers, attention, dropout, start_id, end_id,
-                 max_length, beam_width=5, length_penalty=0.6):
+                 max_length, beam_width=5, length_penalty=0.6,
+                 tie_embeddings=False):
         from kerasnlp_seq.decoder import RecurrentDecoder
 
         self.decoder = RecurrentDecoder.from_model(
             model, target_vocab_size, **decoder_kwargs(
                 embedding_dim, cell, units, decoder_layers, attention,
-                dropout))
+                dropout, tie_embeddings))
         self.attends = attention != "none"  # else no memory in the model
         self.encoder = keras.Model(
             model.get_layer(SOURCE).output,

@@ -23,7 +23,8 @@ import logging
 import os
 import typing
 
-from kerasnlp_seq.config import check_range, choice, option, validate_choices
+from kerasnlp_seq.config import (ConfigError, check_range, choice, option,
+                                 validate_choices)
 from kerasnlp_seq.registry import register_task
 from kerasnlp_seq.task import Task
 
@@ -63,6 +64,9 @@ class TranslationConfig:
                             "Attention over the encoder outputs.")
     dropout: float = option(0.3, "Dropout on embeddings, between layers and "
                             "before the output layer.")
+    tie_embeddings: bool = option(
+        False, "Use the target embeddings as the output layer's weights "
+        "(needs embedding-dim == units).")
     label_smoothing: float = option(0.1, "Label smoothing of the loss.")
     decoding: str = choice("beam", ["beam", "greedy"],
                            "Decoding for evaluate, predict and export.")
@@ -80,6 +84,11 @@ class TranslationConfig:
         check_range(self, "dropout", 0.0, 1.0, inclusive_high=False)
         check_range(self, "label_smoothing", 0.0, 1.0, inclusive_high=False)
         check_range(self, "length_penalty", 0.0)
+        if self.tie_embeddings and self.embedding_dim != self.units:
+            raise ConfigError(
+                "`tie_embeddings` needs `embedding_dim == units` (the output "
+                "layer reads the decoder's units). Received: embedding_dim="
+                f"{self.embedding_dim}, units={self.units}")
 
 
 @register_task
@@ -92,7 +101,7 @@ class TranslationTask(Task):
     monitor = ("val_loss", "min")
     train_defaults = {"batch_size": 64, "epochs": 10, "patience": 3,
                       "clipnorm": 5.0}
-    layer_modules = ("kerasnlp_seq.attention",
+    layer_modules = ("kerasnlp_seq.attention", "kerasnlp_seq.layers",
                      "kerasnlp_seq.translation_metrics")
     input_help = "one source sentence per line"
 
@@ -165,7 +174,7 @@ class TranslationTask(Task):
         c = self.config
         return dict(embedding_dim=c.embedding_dim, cell=c.cell, units=c.units,
                     decoder_layers=c.decoder_layers, attention=c.attention,
-                    dropout=c.dropout)
+                    dropout=c.dropout, tie_embeddings=c.tie_embeddings)
 
     def build_model(self):
         from kerasnlp_seq.seq2seq import build_seq2seq

@@ -20,7 +20,8 @@ START, END = 1, 2
 VOCAB = 10  # 0 pad, 1 start, 2 end, 3-9 symbols
 
 
-def _model(cell, attention, num_layers=1, units=16, dropout=0.0):
+def _model(cell, attention, num_layers=1, units=16, dropout=0.0,
+           tie_embeddings=False):
     """Encoder (BiGRU/BiLSTM, summed states) + decoder, functional."""
     source = keras.Input((None,), dtype="int32", name="source")
     target_in = keras.Input((None,), dtype="int32", name="target_in")
@@ -30,7 +31,7 @@ def _model(cell, attention, num_layers=1, units=16, dropout=0.0):
         return_sequences=True, return_state=True, name="encoder")(x)
     decoder = RecurrentDecoder(VOCAB, 16, cell=cell, units=units,
                                num_layers=num_layers, attention=attention,
-                               dropout=dropout)
+                               dropout=dropout, tie_embeddings=tie_embeddings)
     logits, _ = decoder(target_in, states, memory=memory)
     return keras.Model([source, target_in], logits), decoder, states, memory
 
@@ -48,6 +49,10 @@ def _encoder(model, cell):
 def test_step_by_step_equals_teacher_forcing(cell, attention):
     keras.utils.set_random_seed(0)
     model, decoder, _, _ = _model(cell, attention, num_layers=2)
+    _assert_steps_match_teacher_forcing(model, decoder, cell, attention)
+
+
+def _assert_steps_match_teacher_forcing(model, decoder, cell, attention):
     encoder = _encoder(model, cell)
     source = np.array([[3, 4, 5, 6], [7, 8, 0, 0]], "int32")
     target = np.array([[1, 4, 5, 6, 9], [1, 3, 3, 0, 0]], "int32")
@@ -68,6 +73,45 @@ def test_step_by_step_equals_teacher_forcing(cell, attention):
                                                              keepdims=True))
     np.testing.assert_allclose(steps[0], forced[0], atol=1e-4)
     np.testing.assert_allclose(steps[1, :3], forced[1, :3], atol=1e-4)
+
+
+@pytest.mark.parametrize("attention", ["none", "luong"])
+def test_tied_embeddings_are_one_matrix_in_and_out(attention, tmp_path):
+    keras.utils.set_random_seed(0)
+    untied = _model("gru", attention)[0]
+    model, decoder, _, _ = _model("gru", attention, tie_embeddings=True)
+    names = [layer.name for layer in model.layers]
+    assert "decoder_logits" not in names
+    # The output layer adds only its bias: one (units x vocab) kernel less.
+    assert untied.count_params() - model.count_params() == 16 * VOCAB
+    embedding = model.get_layer("decoder_embedding")
+    embedding.logit_bias.assign(np.linspace(-1, 1, VOCAB))
+    _assert_steps_match_teacher_forcing(model, decoder, "gru", attention)
+
+    # Both roles train the same matrix: the loss moves every row it scores.
+    source = np.array([[3, 4, 5]], "int32")
+    target = np.array([[1, 4, 0]], "int32")
+    with tf.GradientTape() as tape:
+        logits = model([source, target])
+        loss = -tf.reduce_mean(tf.nn.log_softmax(logits)[0, 0, 7])
+    grad = tape.gradient(loss, embedding.embeddings)
+    grad = tf.convert_to_tensor(grad).numpy()
+    assert np.abs(grad[7]).sum() > 0  # scored, never embedded
+    assert logits._keras_mask.numpy().tolist() == [[True, True, False]]
+
+    path = str(tmp_path / "tied.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded([source, target]), logits, atol=1e-6)
+    again = RecurrentDecoder.from_model(loaded, VOCAB, embedding_dim=16,
+                                        cell="gru", units=16,
+                                        attention=attention,
+                                        tie_embeddings=True)
+    assert again.embedding is loaded.get_layer("decoder_embedding")
+    _assert_steps_match_teacher_forcing(loaded, again, "gru", attention)
+
+    with pytest.raises(ValueError, match="embedding_dim == units"):
+        RecurrentDecoder(VOCAB, 8, units=16, tie_embeddings=True)
 
 
 def test_logits_are_masked_float32_and_attention_sums_to_one():

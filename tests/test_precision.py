@@ -63,6 +63,23 @@ def test_tagger_outputs_stay_float32(policy, head):
     assert keras.backend.standardize_dtype(scores.dtype) == "float32"
 
 
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("tie_embeddings", [False, True])
+def test_seq2seq_outputs_stay_float32(policy, tie_embeddings):
+    import numpy as np
+
+    from kerasnlp_seq.seq2seq import build_seq2seq
+
+    with training.precision_policy(policy):
+        model = build_seq2seq(20, 30, embedding_dim=8, encoder_units=4,
+                              units=8, tie_embeddings=tie_embeddings)
+    training.check_float32_outputs(model)
+    assert policy.split("_")[1] in _compute_dtypes(model)
+    logits = model({"source": np.ones((2, 3), "int32"),
+                    "target_in": np.ones((2, 4), "int32")})
+    assert keras.backend.standardize_dtype(logits.dtype) == "float32"
+
+
 def test_a_16_bit_output_is_refused():
     with training.precision_policy("mixed_float16"):
         inputs = keras.Input((3,))

@@ -192,6 +192,8 @@ def test_over_long_sentences_are_truncated_with_a_count(caplog):
          encoder_units=12, units=16, decoder_layers=2),
     dict(cell="gru", attention="none", encoder_units=8, units=16,
          encoder_layers=2, tokenizer="word"),
+    dict(cell="gru", attention="luong", encoder_units=8, units=8,
+         tie_embeddings=True),
 ])
 def test_model_variants_build_save_reload_and_decode(options, tmp_path):
     pairs = [{"source": s, "target": t} for s, t in read_pairs(8)]
@@ -224,6 +226,8 @@ def test_config_is_checked():
         TranslationConfig(beam_width=0)
     with pytest.raises(ConfigError, match=r"`label_smoothing`"):
         TranslationConfig(label_smoothing=1.0)
+    with pytest.raises(ConfigError, match="embedding_dim == units"):
+        TranslationConfig(tie_embeddings=True, embedding_dim=128, units=256)
 
 
 def test_bad_data_is_one_line_on_the_cli(cli, tmp_path, helpers):
