@@ -69,7 +69,7 @@ class RecurrentDecoder:
             (default `embedding_initializer()`, N(0, 1)).
         tie_embeddings: bool. Use the target embeddings as the output
             layer's weights (`kerasnlp_seq.layers.TiedEmbedding`: logits
-            `x @ E^T + b`); needs `embedding_dim == units`.
+            `x @ E^T / sqrt(d) + b`); needs `embedding_dim == units`.
         name: str. Prefix of every layer name.
 
     Example:

@@ -76,8 +76,13 @@ class TiedEmbedding(keras.layers.ReversibleEmbedding):
 
     `layer(ids)` embeds tokens as `Embedding` does; `layer(x, reverse=True)`
     maps `(..., output_dim)` features to float32 logits
-    `x @ embeddings^T + bias` (Press & Wolf 2017; Inan et al. 2017), so the
-    output layer adds only a bias to the model. Unlike its base,
+    `x @ embeddings^T / sqrt(output_dim) + bias` (Press & Wolf 2017; Inan
+    et al. 2017), so the output layer adds only a bias to the model. The
+    scale keeps the logits of unit-variance embeddings (the generation
+    models' N(0, 1) start) near unit size: unscaled, 256-wide N(0, 1) rows
+    give initial logits of standard deviation about 8, and on Multi30k the
+    tied model trailed the untied one by 0.4 in validation loss after each
+    of its first two epochs. Unlike its base,
     `keras.layers.ReversibleEmbedding`, the logits carry the mask of the
     features (a Keras loss then ignores padded steps), have a bias, and are
     float32 under a mixed-precision policy.
@@ -111,7 +116,8 @@ class TiedEmbedding(keras.layers.ReversibleEmbedding):
         if not reverse:
             return super().call(inputs)
         logits = super().call(inputs, reverse=True)
-        return logits + ops.cast(self.logit_bias, logits.dtype)
+        scale = ops.cast(1.0 / self.output_dim ** 0.5, logits.dtype)
+        return logits * scale + ops.cast(self.logit_bias, logits.dtype)
 
     def compute_mask(self, inputs, mask=None):
         # Ids: the base class masks in `call`. Features: keep their mask.
