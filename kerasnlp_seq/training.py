@@ -93,8 +93,9 @@ def make_optimizer(train_config):
     """A Keras optimizer with the run's learning rate and gradient clipping.
 
     With `train_config.ema` it keeps a moving average of the weights
-    (`use_ema`; `make_callbacks` swaps it in for validation and at the end
-    of each epoch). With `mixed_float16` it is wrapped in a
+    (`use_ema`, with the warm-up of `warm_up_ema`; `make_callbacks` swaps
+    it in for validation and at the end of each epoch). With
+    `mixed_float16` it is wrapped in a
     `LossScaleOptimizer` (dynamic loss scaling, so small float16 gradients
     do not underflow to zero).
 
@@ -113,8 +114,45 @@ def make_optimizer(train_config):
                "rmsprop": keras.optimizers.RMSprop,
                "sgd": keras.optimizers.SGD}
     optimizer = classes[train_config.optimizer](**kwargs)
+    if train_config.ema:
+        warm_up_ema(optimizer)
     if getattr(train_config, "mixed_precision", "none") == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def warm_up_ema(optimizer):
+    """Average with momentum `min(m, (1 + t) / (10 + t))` at step `t`.
+
+    Keras' `use_ema` averages with the constant `ema_momentum` m from the
+    first step, so the starting point keeps a weight of m ** t: 64% after
+    443 steps at m = 0.999 (one CoNLL-2003 epoch), and the averaged model
+    validates far below the trained one for the first epochs. This is the
+    warm-up of TensorFlow's `tf.train.ExponentialMovingAverage(decay,
+    num_updates)`: the momentum is 0.5 at step 8, 0.9 at step 80 and m from
+    step (10m - 1) / (1 - m) on (8991 for 0.999). The update replaces the
+    optimizer instance's own (same variables, same order, same first step),
+    so the saved optimizer is a plain Keras one.
+
+    Args:
+        optimizer: a `keras.optimizers.Optimizer` built with `use_ema=True`.
+    """
+    from keras import ops
+
+    momentum = optimizer.ema_momentum
+
+    def update(trainable_variables):
+        step = ops.cast(optimizer.iterations, "float32")
+        # Step 0 copies the weights: the averages start at zero.
+        current = ops.minimum(momentum, (1.0 + step) / (10.0 + step)) * \
+            ops.cast(ops.not_equal(step, 0.0), "float32")
+        for var, average in zip(trainable_variables,
+                                optimizer._model_variables_moving_average):
+            if average is not None:
+                m = ops.cast(current, var.dtype)
+                average.assign(m * average + (1.0 - m) * var)
+
+    optimizer._update_model_variables_moving_average = update
     return optimizer
 
 

@@ -287,3 +287,32 @@ def test_ema_validates_keeps_and_resumes_the_averaged_weights(tmp_path):
 
     with pytest.raises(ConfigError, match=r"`ema` .* \(0.0, 1.0\)"):
         TrainConfig(ema=1.0)
+
+
+def test_ema_warms_up_like_tensorflows_moving_average():
+    """Momentum min(m, (1 + t) / (10 + t)), the first step a copy."""
+    import keras
+    import numpy as np
+
+    from kerasnlp_seq.config import TrainConfig
+    from kerasnlp_seq.training import make_optimizer
+
+    optimizer = make_optimizer(TrainConfig(ema=0.9, optimizer="sgd",
+                                           learning_rate=1.0))
+    v = keras.Variable(0.0)
+    optimizer.build([v])
+    expected = None
+    for t in range(30):
+        optimizer.apply([keras.ops.convert_to_tensor(1.0)], [v])
+        value = -(t + 1.0)  # SGD, gradient 1, rate 1
+        momentum = 0.0 if t == 0 else min(0.9, (1 + t) / (10 + t))
+        expected = value if expected is None else (
+            momentum * expected + (1 - momentum) * value)
+        average = optimizer._model_variables_moving_average[0]
+        np.testing.assert_allclose(float(average.numpy()), expected,
+                                   rtol=1e-5)
+    # Keras' own constant momentum would lag far behind by now.
+    constant = -1.0
+    for t in range(1, 30):
+        constant = 0.9 * constant + 0.1 * -(t + 1.0)
+    assert abs(expected - constant) > 5
