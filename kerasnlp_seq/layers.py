@@ -82,7 +82,9 @@ class TiedEmbedding(keras.layers.ReversibleEmbedding):
     models' N(0, 1) start) near unit size: unscaled, 256-wide N(0, 1) rows
     give initial logits of standard deviation about 8, and on Multi30k the
     tied model trailed the untied one by 0.4 in validation loss after each
-    of its first two epochs. Unlike its base,
+    of its first two epochs. (Scaled, a 55-minute Multi30k run still ended
+    4.7 BLEU below the untied model: `benchmarks/RESULTS.md`.) Unlike its
+    base,
     `keras.layers.ReversibleEmbedding`, the logits carry the mask of the
     features (a Keras loss then ignores padded steps), have a bias, and are
     float32 under a mixed-precision policy.
