@@ -120,9 +120,9 @@ class RecurrentDecoder:
         self.num_states = self.stacks[0].num_states
         self.units = units
         if tie_embeddings:
-            from kerasnlp_seq.layers import TiedEmbedding
-        embedding_class = (TiedEmbedding if tie_embeddings
-                           else keras.layers.Embedding)
+            from kerasnlp_seq.layers import TiedEmbedding as embedding_class
+        else:
+            embedding_class = keras.layers.Embedding
         self.embedding = embedding_class(
             vocab_size, embedding_dim, mask_zero=True,
             embeddings_initializer=(embeddings_initializer

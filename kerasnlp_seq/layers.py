@@ -84,10 +84,9 @@ class TiedEmbedding(keras.layers.ReversibleEmbedding):
     tied model trailed the untied one by 0.4 in validation loss after each
     of its first two epochs. (Scaled, a 55-minute Multi30k run still ended
     4.7 BLEU below the untied model: `benchmarks/RESULTS.md`.) Unlike its
-    base,
-    `keras.layers.ReversibleEmbedding`, the logits carry the mask of the
-    features (a Keras loss then ignores padded steps), have a bias, and are
-    float32 under a mixed-precision policy.
+    base, `keras.layers.ReversibleEmbedding`, the logits carry the mask of
+    the features (a Keras loss then ignores padded steps), have a bias, and
+    are float32 under a mixed-precision policy.
 
     Args:
         input_dim, output_dim, mask_zero, embeddings_initializer, ...: as

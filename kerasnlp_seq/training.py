@@ -95,9 +95,8 @@ def make_optimizer(train_config):
     With `train_config.ema` it keeps a moving average of the weights
     (`use_ema`, with the warm-up of `warm_up_ema`; `make_callbacks` swaps
     it in for validation and at the end of each epoch). With
-    `mixed_float16` it is wrapped in a
-    `LossScaleOptimizer` (dynamic loss scaling, so small float16 gradients
-    do not underflow to zero).
+    `mixed_float16` it is wrapped in a `LossScaleOptimizer` (dynamic loss
+    scaling, so small float16 gradients do not underflow to zero).
 
     Args:
         train_config: `TrainConfig`.
@@ -114,7 +113,7 @@ def make_optimizer(train_config):
                "rmsprop": keras.optimizers.RMSprop,
                "sgd": keras.optimizers.SGD}
     optimizer = classes[train_config.optimizer](**kwargs)
-    if train_config.ema:
+    if optimizer.use_ema:
         warm_up_ema(optimizer)
     if getattr(train_config, "mixed_precision", "none") == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
