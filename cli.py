@@ -155,17 +155,39 @@ def tasks_command():
 main.add_command(TrainGroup("train", help="Train a task: `train TASK`."))
 
 
+def _inference_options(fn):
+    """`--set KEY=VALUE` (repeatable): decoding settings for one command."""
+    return click.option(
+        "--set", "options", multiple=True, metavar="KEY=VALUE",
+        callback=_parse_assignments,
+        help="Change a decoding setting of the run for this command "
+        "(translation, captioning: beam_width, length_penalty, and "
+        "decoding or decode). Repeatable.")(fn)
+
+
+def _parse_assignments(ctx, param, values):
+    options = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}.",
+                                     ctx=ctx, param=param)
+        options[key.strip().replace("-", "_")] = value.strip()
+    return options
+
+
 @main.command("evaluate")
 @click.argument("run_dir", type=click.Path())
 @click.option("--data", required=True, help="Data to score (file, folder, "
               "or tfds:NAME[?split=S]).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_inference_options
 @_library_errors
-def evaluate_command(run_dir, data, as_json):
+def evaluate_command(run_dir, data, as_json, options):
     """Score a finished run on labelled data."""
     from kerasnlp_seq import runs
 
-    metrics = runs.evaluate(run_dir, data)
+    metrics = runs.evaluate(run_dir, data, options)
     click.echo(json.dumps(metrics, indent=2, sort_keys=True) if as_json
                else _format_metrics(metrics))
 
@@ -180,8 +202,10 @@ def evaluate_command(run_dir, data, as_json):
 @click.option("--attention-plot", type=click.Path(dir_okay=False),
               help="Draw the attention of the first input into this PNG "
               "(tasks with attention: translation, captioning).")
+@_inference_options
 @_library_errors
-def predict_command(run_dir, inputs, input_file, fmt, attention_plot):
+def predict_command(run_dir, inputs, input_file, fmt, attention_plot,
+                    options):
     """Predict for INPUTS (or --file, or standard input, one per line)."""
     from kerasnlp_seq import runs
 
@@ -193,7 +217,8 @@ def predict_command(run_dir, inputs, input_file, fmt, attention_plot):
     if not inputs:
         raise click.UsageError("no input: give texts, --file, or stdin.")
     task, answers = runs.predict(run_dir, inputs,
-                                 attention_plot=attention_plot)
+                                 attention_plot=attention_plot,
+                                 options=options)
     if fmt == "json":
         click.echo(json.dumps([{"input": i, **a} for i, a in
                                zip(inputs, answers)], indent=2,
@@ -209,12 +234,13 @@ def predict_command(run_dir, inputs, input_file, fmt, attention_plot):
 @click.argument("run_dir", type=click.Path())
 @click.option("--output", "-o", required=True, help="SavedModel directory.")
 @click.option("--overwrite", is_flag=True, help="Replace --output.")
+@_inference_options
 @_library_errors
-def export_command(run_dir, output, overwrite):
+def export_command(run_dir, output, overwrite, options):
     """Export a run as a TensorFlow SavedModel (raw input, readable output)."""
     from kerasnlp_seq import runs
 
-    path = runs.export(run_dir, output, overwrite=overwrite)
+    path = runs.export(run_dir, output, overwrite=overwrite, options=options)
     click.echo(f"SavedModel written to {path} (signature: serving_default)")
 
 

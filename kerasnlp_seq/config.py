@@ -62,10 +62,15 @@ def check_range(config, name, low=None, high=None, inclusive_high=True,
     too_high = high is not None and (
         value > high if inclusive_high else value >= high)
     if too_low or too_high:
-        bounds = (f"{'[' if inclusive_low else '('}{low}, "
-                  f"{high}{']' if inclusive_high else ')'}")
+        if low is not None and high is not None:
+            bounds = (f"in {'[' if inclusive_low else '('}{low}, "
+                      f"{high}{']' if inclusive_high else ')'}")
+        elif low is not None:
+            bounds = f"{'>=' if inclusive_low else '>'} {low}"
+        else:
+            bounds = f"{'<=' if inclusive_high else '<'} {high}"
         raise ConfigError(
-            f"`{name}` of {type(config).__name__} must be in {bounds}. "
+            f"`{name}` of {type(config).__name__} must be {bounds}. "
             f"Received: {name}={value!r}")
 
 
@@ -77,6 +82,39 @@ def field_type(cls, f):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         tp = args[0] if args else str
     return tp
+
+
+def parse_value(cls, name, text):
+    """The string `text` as a value of field `name` of dataclass `cls`.
+
+    For `KEY=VALUE` options given as text (`evaluate --set beam_width=10`):
+    ints and floats as Python reads them, booleans as true/false (also
+    1/0, yes/no, on/off), `none` or `null` for an optional field. Range
+    checks are the dataclass's own, when it is built.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if name not in fields:
+        raise ConfigError(
+            f"unknown option {name!r} for {cls.__name__}. Expected one of "
+            f"{sorted(fields)}.")
+    f = fields[name]
+    tp = field_type(cls, f)
+    if _optional(cls, f) and text.strip().lower() in ("none", "null"):
+        return None
+    if tp is bool:
+        words = {"true": True, "1": True, "yes": True, "on": True,
+                 "false": False, "0": False, "no": False, "off": False}
+        if text.strip().lower() in words:
+            return words[text.strip().lower()]
+    elif tp in (int, float):
+        try:
+            return tp(text)
+        except ValueError:
+            pass
+    else:
+        return text
+    raise ConfigError(
+        f"`{name}` must be of type {tp.__name__}. Received: {name}={text!r}")
 
 
 def _optional(cls, f):
@@ -206,7 +244,7 @@ class TrainConfig:
         validate_choices(self)
         check_range(self, "epochs", 1)
         check_range(self, "batch_size", 1)
-        check_range(self, "learning_rate", 0.0)
+        check_range(self, "learning_rate", 0.0, inclusive_low=False)
         check_range(self, "clipnorm", 0.0)
         check_range(self, "clipvalue", 0.0)
         check_range(self, "patience", 0)
@@ -218,4 +256,4 @@ class TrainConfig:
         check_range(self, "valid_fraction", 0.0, 1.0, inclusive_high=False)
         check_range(self, "batch_tokens", 1)
         check_range(self, "steps_per_epoch", 1)
-        check_range(self, "time_limit", 0.0)
+        check_range(self, "time_limit", 0.0, inclusive_low=False)

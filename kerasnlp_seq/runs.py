@@ -306,8 +306,16 @@ def _versions():
     return {"tensorflow": tf.__version__, "keras": keras.__version__}
 
 
-def load_run(run_dir):
-    """A finished run: `(task, model, run_config)`."""
+def load_run(run_dir, options=None):
+    """A finished run: `(task, model, run_config)`.
+
+    Args:
+        run_dir: str. A finished run directory.
+        options: dict or None. Changes to the run's task config for this
+            use of it, restricted to the task's `inference_options`
+            (decoding settings): field names to values, or to strings as
+            typed on the command line (`{"beam_width": "10"}`).
+    """
     path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.isdir(run_dir):
         raise RunError(f"{run_dir}: run directory not found.")
@@ -321,8 +329,11 @@ def load_run(run_dir):
             f"{run_dir}: training did not finish (status "
             f"{run_config.get('status')!r}); resume it with --resume.")
     task_cls = registry.get_task_class(run_config["task"])
-    task = task_cls(config_lib.from_dict(
-        task_cls.Config, run_config["task_config"], path))
+    config = config_lib.from_dict(
+        task_cls.Config, run_config["task_config"], path)
+    if options:
+        config = _with_options(task_cls, config, options)
+    task = task_cls(config)
     task.load_assets(run_dir)
     model_path = os.path.join(run_dir, MODEL_FILE)
     if not os.path.exists(model_path):
@@ -330,14 +341,31 @@ def load_run(run_dir):
     return task, task.load_model(model_path), run_config
 
 
-def evaluate(run_dir, data):
-    """Metrics of a finished run on a data spec."""
-    task, model, _ = load_run(run_dir)
+def _with_options(task_cls, config, options):
+    """`config` with the inference `options` of `load_run` applied."""
+    allowed = task_cls.inference_options
+    values = config_lib.to_dict(config)
+    for name, value in options.items():
+        if name not in allowed:
+            can = (f"it can change {', '.join(allowed)}" if allowed
+                   else "it has no options that can change after training")
+            raise RunError(
+                f"--set {name}: a {task_cls.name} run cannot change "
+                f"{name!r} after training; {can}.")
+        if isinstance(value, str):
+            value = config_lib.parse_value(task_cls.Config, name, value)
+        values[name] = value
+    return config_lib.from_dict(task_cls.Config, values, "--set")
+
+
+def evaluate(run_dir, data, options=None):
+    """Metrics of a finished run on a data spec (`options`: `load_run`)."""
+    task, model, _ = load_run(run_dir, options)
     examples = task.read(data, "eval")
     return task.evaluate(model, examples)
 
 
-def predict(run_dir, inputs, attention_plot=None):
+def predict(run_dir, inputs, attention_plot=None, options=None):
     """Readable answers of a finished run for raw inputs.
 
     Args:
@@ -345,6 +373,7 @@ def predict(run_dir, inputs, attention_plot=None):
         inputs: iterable of raw inputs (texts, or image paths).
         attention_plot: str or None. Also draw the attention of the first
             input into this PNG file (tasks whose models attend).
+        options: dict or None. Decoding settings to change (`load_run`).
 
     Returns:
         `(task, answers)`.
@@ -352,18 +381,19 @@ def predict(run_dir, inputs, attention_plot=None):
     inputs = list(inputs)
     if not inputs:
         raise RunError("predict: no inputs given.")
-    task, model, _ = load_run(run_dir)
+    task, model, _ = load_run(run_dir, options)
     answers = task.predict(model, inputs)
     if attention_plot:
         task.plot_attention(model, inputs[0], attention_plot)
     return task, answers
 
 
-def export(run_dir, output, overwrite=False):
-    """Write a run's serving SavedModel to `output`."""
+def export(run_dir, output, overwrite=False, options=None):
+    """Write a run's serving SavedModel to `output` (`options`: the
+    decoding settings it serves with, as in `load_run`)."""
     if os.path.exists(output) and not overwrite:
         raise RunError(f"{output}: already exists. Use --overwrite.")
-    task, model, _ = load_run(run_dir)
+    task, model, _ = load_run(run_dir, options)
     tmp = output.rstrip("/") + ".tmp-export"
     _remove(tmp)
     task.export(model, tmp)

@@ -28,6 +28,10 @@ class Task:
         train_defaults: dict. This task's defaults for `TrainConfig`
             fields (e.g. a larger batch), applied before a config file
             and command-line options.
+        inference_options: tuple of str. Config fields that a finished
+            run may change for one `evaluate` / `predict` / `export`
+            (`--set beam_width=10`): decoding settings, never what the
+            trained weights or vocabularies depend on.
     """
 
     name = None
@@ -37,6 +41,7 @@ class Task:
     layer_modules = ("kerasnlp_seq.layers",)
     input_help = "one text per line"
     train_defaults = {}
+    inference_options = ()
 
     def __init__(self, config=None):
         self.config = config if config is not None else self.Config()

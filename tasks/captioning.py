@@ -128,6 +128,7 @@ class CaptioningTask(Task):
     layer_modules = ("kerasnlp_seq.captioner", "kerasnlp_seq.attention")
     input_help = "one image path per line"
     train_defaults = {"epochs": 20, "patience": 5, "clipnorm": 5.0}
+    inference_options = ("decode", "beam_width", "length_penalty")
 
     def __init__(self, config=None):
         super().__init__(config)

@@ -104,6 +104,7 @@ class TranslationTask(Task):
     layer_modules = ("kerasnlp_seq.attention", "kerasnlp_seq.layers",
                      "kerasnlp_seq.translation_metrics")
     input_help = "one source sentence per line"
+    inference_options = ("decoding", "beam_width", "length_penalty")
 
     def __init__(self, config=None):
         super().__init__(config)

@@ -74,6 +74,17 @@ def test_cli_evaluate_predict_and_attention_plot(sample_run, cli, tmp_path):
     assert set(scores) == {"bleu1", "bleu2", "bleu3", "bleu4", "cider",
                            "images"}
     assert scores["images"] == 288 and scores["bleu1"] > 0.9
+    from kerasnlp_seq import runs
+
+    task, model, _ = runs.load_run(sample_run, {"decode": "greedy",
+                                                "beam_width": "5"})
+    settings = task.generator(model).settings
+    assert (settings["method"], settings["beam_width"]) == ("greedy", 5)
+    result = cli("evaluate", sample_run, "--data", SAMPLE, "--json",
+                 "--set", "decode=greedy")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output[result.output.index("{"):])[
+        "bleu1"] > 0.9
     refs = _references()
     images = [os.path.join(FOLDER, n) for n in (
         "circle_red_left_0.png", "triangle_blue_bottom_3.png")]

@@ -38,10 +38,15 @@ def test_json_round_trip(tmp_path, cls):
     ({"optimizer": "adagrad"}, "Unknown `optimizer` for TrainConfig. Expected "
      "one of ['adam', 'adamw', 'rmsprop', 'sgd']. Received: "
      "optimizer='adagrad'"),
-    ({"epochs": 0}, "`epochs` of TrainConfig must be in [1, None]. "
+    ({"epochs": 0}, "`epochs` of TrainConfig must be >= 1. "
      "Received: epochs=0"),
+    ({"ema": 0.0}, "`ema` of TrainConfig must be in (0.0, 1.0). "
+     "Received: ema=0.0"),
     ({"batch_size": -2}, "batch_size=-2"),
     ({"learning_rate": -1.0}, "learning_rate=-1.0"),
+    ({"learning_rate": 0.0}, "`learning_rate` of TrainConfig must be > 0.0. "
+     "Received: learning_rate=0.0"),
+    ({"time_limit": 0.0}, "`time_limit` of TrainConfig must be > 0.0"),
     ({"valid_fraction": 1.0}, "`valid_fraction` of TrainConfig must be in "
      "[0.0, 1.0). Received: valid_fraction=1.0"),
     ({"patience": -1}, "patience=-1"),
@@ -174,3 +179,43 @@ def test_register_task_rejects_nameless_and_duplicate(monkeypatch):
 
     registry.register_task(Extra)
     assert registry.get_task_class("extra_test_task") is Extra
+
+
+@pytest.mark.parametrize("name,text,value", [
+    ("epochs", "12", 12), ("learning_rate", "3e-4", 3e-4),
+    ("jit_compile", "True", True), ("jit_compile", "off", False),
+    ("clipnorm", "none", None), ("clipnorm", "2.5", 2.5),
+    ("optimizer", "sgd", "sgd")])
+def test_parse_value_types_text_by_the_field(name, text, value):
+    from kerasnlp_seq.config import parse_value
+
+    assert parse_value(TrainConfig, name, text) == value
+
+
+@pytest.mark.parametrize("name,text,fragment", [
+    ("epochs", "ten", "`epochs` must be of type int. Received: epochs='ten'"),
+    ("epochs", "none", "`epochs` must be of type int"),
+    ("jit_compile", "maybe", "`jit_compile` must be of type bool"),
+    ("epoch", "3", "unknown option 'epoch' for TrainConfig")])
+def test_parse_value_errors_name_the_option(name, text, fragment):
+    from kerasnlp_seq.config import parse_value
+
+    with pytest.raises(ConfigError) as info:
+        parse_value(TrainConfig, name, text)
+    assert fragment in str(info.value)
+
+
+def test_inference_options_only_where_the_task_declares_them():
+    from tasks.ner import NERTask
+    from tasks.translation import TranslationTask
+
+    config = runs._with_options(TranslationTask, TranslationTask.Config(),
+                                {"length_penalty": "1", "decoding": "greedy"})
+    assert (config.length_penalty, config.decoding) == (1.0, "greedy")
+    with pytest.raises(RunError, match="a ner run cannot change 'head' after "
+                       "training; it has no options that can change"):
+        runs._with_options(NERTask, NERTask.Config(), {"head": "softmax"})
+    with pytest.raises(ConfigError, match="`length_penalty` of "
+                       "TranslationConfig must be >= 0.0"):
+        runs._with_options(TranslationTask, TranslationTask.Config(),
+                           {"length_penalty": -1.0})

@@ -118,6 +118,44 @@ def test_cli_evaluate_predict_and_attention_plot(overfit, cli):
     assert result.exit_code == 0 and target in result.output.splitlines()
 
 
+def test_decoding_settings_change_per_command_with_set(overfit, cli,
+                                                       helpers, tmp_path):
+    # The run was trained with beam search, width 3, length penalty 0.6.
+    result = cli("evaluate", overfit["run"], "--data", overfit["data"],
+                 "--json", "--set", "decoding=greedy")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output[result.output.index("{"):])
+    assert metrics["decoding"] == "greedy"
+    assert metrics["bleu"] == pytest.approx(100.0)
+    task, model, run_config = runs.load_run(
+        overfit["run"], {"beam_width": "7", "length_penalty": "1.5"})
+    assert run_config["task_config"]["beam_width"] == 3
+    task.translate_fn(model)
+    decoder = task._decoder[1]
+    assert (decoder.beam_width, decoder.length_penalty) == (7, 1.5)
+    source, target = overfit["pairs"][2]
+    result = cli("predict", overfit["run"], source, "--set", "beam-width=1")
+    assert result.exit_code == 0 and target in result.output.splitlines()
+    result = cli("export", overfit["run"], "-o", str(tmp_path / "greedy"),
+                 "--set", "decoding=greedy")
+    assert result.exit_code == 0, result.output
+    # What training fixed cannot change; values are typed and checked.
+    for item, fragments in [
+            ("units=8", ["--set units: a translation run cannot change "
+                         "'units' after training; it can change decoding, "
+                         "beam_width, length_penalty."]),
+            ("beam_width=wide", ["`beam_width` must be of type int. "
+                                 "Received: beam_width='wide'"]),
+            ("beam_width=0", ["`beam_width` of TranslationConfig must be "
+                              ">= 1. Received: beam_width=0"]),
+            ("decoding=sampling", ["Unknown `decoding`", "'sampling'"])]:
+        result = cli("predict", overfit["run"], source, "--set", item)
+        helpers.assert_one_line_error(result, *fragments)
+    result = cli("predict", overfit["run"], source, "--set", "beam_width")
+    assert result.exit_code == 2
+    assert "expected KEY=VALUE, got 'beam_width'" in result.output
+
+
 def test_saved_model_in_a_fresh_process_matches_predict(overfit, cli,
                                                         tmp_path):
     out = str(tmp_path / "serving")
