@@ -63,12 +63,25 @@ def machine():
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
 
 
+HEADER = """# Benchmark results
+
+Each block between `<!-- BEGIN name -->` and `<!-- END name -->` is written by the script it
+names, and a later run of that script (without `--no-write`) replaces it. Notes after an END marker
+are written by hand, from runs whose commands they quote, and are kept.
+"""
+
+
 def write_section(name, body):
-    """Replace (or append) the section `name` of benchmarks/RESULTS.md."""
+    """Replace (or append) the block `name` of benchmarks/RESULTS.md.
+
+    Only the text between the block's BEGIN and END markers is replaced:
+    hand-written notes about a run go after its END marker, so a re-run of
+    the script does not erase them.
+    """
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     block = f"{begin}\n{body.strip()}\n{end}"
     text = open(RESULTS, encoding="utf-8").read() if os.path.exists(RESULTS) \
-        else "# Benchmark results\n\nEach section is written by the script it names.\n"
+        else HEADER
     pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda m: block, text) if pattern.search(text) \
         else text.rstrip() + "\n\n" + block + "\n"

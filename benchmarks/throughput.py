@@ -16,8 +16,9 @@ Each part runs in its own process (a fresh peak RSS, no shared graphs):
   `--max-batch`); (b) the keras.io recipe, every review padded or truncated
   (`pre`) to 200 tokens, fixed batches of 32, no mask, `keras.layers.LSTM`.
   `--hoisted` adds (a_hoisted): the same with `hoist_inputs=True`
-  (`kerasnlp_seq.recurrent.FastLSTM`).
-  Both get the same
+  (`kerasnlp_seq.recurrent.FastLSTM`); `--bf16` adds (a_bf16): (a) under
+  the `mixed_bfloat16` policy (`--mixed-precision mixed_bfloat16`), which
+  pays off on CPUs with AVX512_BF16 or AMX. All get the same
   token ids (the toolkit's tokenizer and vocabulary, encoded once, outside
   the timings). Epochs alternate (a, b, a, b, ...) so load changes hit both.
   Real tokens are the non-padding tokens each recipe feeds the model. A
@@ -29,7 +30,9 @@ Each part runs in its own process (a fresh peak RSS, no shared graphs):
   (`--kernel-shapes`, default 32x200 64x200 256x200), every sequence full
   length: Keras' LSTM layers and the toolkit's hoisted `FastLSTM`, each with and
   without a mask (`--xla`: also Keras' with XLA `jit_compile`), rounds
-  alternating. What the layers, the mask and XLA each cost or buy.
+  alternating. What the layers, the mask and XLA each cost or buy;
+  `--bf16` adds Keras' layers under `mixed_bfloat16`, and the part times a
+  large float32 and bfloat16 `tf.matmul` (the CPU's bfloat16 peak).
 - `memory`: peak RSS of `kerasnlp-seq train sentiment --stream on` on
   generated 100 MB and 1 GB TSV files under /tmp (steps capped: the point
   is that memory stays flat as the file grows).
@@ -59,12 +62,12 @@ def recurrent_flops_per_token(embedding=128, units=64, layers=2):
     return 3 * total
 
 
-def matmul_flops(n=2048, repeat=10):
-    """FLOP/s of a large float32 `tf.matmul` on this machine, now."""
+def matmul_flops(n=2048, repeat=10, dtype="float32"):
+    """FLOP/s of a large `tf.matmul` (float32 or bfloat16) here, now."""
     import tensorflow as tf
 
-    a = tf.random.normal([n, n])
-    b = tf.random.normal([n, n])
+    a = tf.cast(tf.random.normal([n, n]), dtype)
+    b = tf.cast(tf.random.normal([n, n]), dtype)
     tf.matmul(a, b).numpy()
     start = time.perf_counter()
     for _ in range(repeat):
@@ -74,10 +77,11 @@ def matmul_flops(n=2048, repeat=10):
 
 
 def build_model(vocab_size, mask, layers="toolkit", learning_rate=1e-3):
-    """Embedding 128 -> BiLSTM(64) x2 -> sigmoid.
+    """Embedding 128 -> BiLSTM(64) x2 -> sigmoid (float32 output).
 
     `layers`: `toolkit` (the builder's defaults), `hoisted` (the builder
-    with `hoist_inputs=True`) or `keras` (as keras.io writes it).
+    with `hoist_inputs=True`) or `keras` (as keras.io writes it). The
+    layers take the global dtype policy (`mixed_bfloat16` for `--bf16`).
     """
     import keras
 
@@ -93,7 +97,7 @@ def build_model(vocab_size, mask, layers="toolkit", learning_rate=1e-3):
         x = keras.layers.Bidirectional(keras.layers.LSTM(
             64, return_sequences=True))(x)
         x = keras.layers.Bidirectional(keras.layers.LSTM(64))(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     model = keras.Model(inputs, outputs)
     model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy",
                   metrics=["accuracy"])
@@ -155,20 +159,24 @@ def part_train(args):
                                          padding="pre", truncating="pre")
 
     full = sum(len(r) for r in kept["train"])
-    real = {"a": full, "a_hoisted": full, "a2": full,
+    real = {"a": full, "a_hoisted": full, "a2": full, "a_bf16": full,
             "b": sum(min(len(r), 200) for r in ids["train"])}
     keys = (["a"] + ["a_hoisted"] * args.hoisted + ["a2"] * args.unmasked
-            + ["b"])
+            + ["a_bf16"] * args.bf16 + ["b"])
     recipes = {  # key: (mask, layers, pre_pad); b is keras.io's own data
         "a": (True, "toolkit", False), "a_hoisted": (True, "hoisted", False),
-        "a2": (False, "toolkit", True), "b": (False, "keras", None)}
+        "a2": (False, "toolkit", True), "a_bf16": (True, "toolkit", False),
+        "b": (False, "keras", None)}
     models, data, valid = {}, {}, {}
     for key in keys:
         mask, layers, pre_pad = recipes[key]
         keras.utils.set_random_seed(1)  # each recipe's init, whatever runs
         lr = 1e-3 if key == "b" else args.toolkit_lr
+        keras.mixed_precision.set_global_policy(
+            "mixed_bfloat16" if key == "a_bf16" else "float32")
         models[key] = build_model(vocab.size, mask, layers=layers,
                                   learning_rate=lr)
+        keras.mixed_precision.set_global_policy("float32")
         if key == "b":
             data[key] = (kerasio("train"), labels["train"])
             valid[key] = (kerasio("valid"), labels["valid"])
@@ -300,13 +308,17 @@ def part_kernels(args):
     import numpy as np
 
     rng = np.random.default_rng(0)
-    variants = {}  # name: (layers, mask, jit)
+    variants = {}  # name: (layers, mask, jit, dtype policy)
     for mask in (False, True):
         prefix = "masked" if mask else "unmasked"
-        variants[f"keras {prefix}"] = ("keras", mask, False)
-        variants[f"hoisted {prefix}"] = ("hoisted", mask, False)
+        variants[f"keras {prefix}"] = ("keras", mask, False, "float32")
+        variants[f"hoisted {prefix}"] = ("hoisted", mask, False, "float32")
         if args.xla:
-            variants[f"keras {prefix} + XLA"] = ("keras", mask, True)
+            variants[f"keras {prefix} + XLA"] = ("keras", mask, True,
+                                                 "float32")
+        if args.bf16:
+            variants[f"keras {prefix} + bf16"] = ("keras", mask, False,
+                                                  "mixed_bfloat16")
     out = []
     for shape in args.kernel_shapes:
         batch, length = (int(n) for n in shape.split("x"))
@@ -314,9 +326,11 @@ def part_kernels(args):
         x = rng.integers(1, 20000, (n, length)).astype("int32")
         y = rng.integers(0, 2, (n, 1)).astype("float32")
         models = {}
-        for name, (layers, mask, jit) in variants.items():
+        for name, (layers, mask, jit, policy) in variants.items():
             keras.utils.set_random_seed(0)
+            keras.mixed_precision.set_global_policy(policy)
             model = build_model(20000, mask, layers=layers)
+            keras.mixed_precision.set_global_policy("float32")
             model.compile("adam", "binary_crossentropy", jit_compile=jit)
             model.fit(x[:batch], y[:batch], batch_size=batch,
                       verbose=0)  # trace
@@ -333,7 +347,9 @@ def part_kernels(args):
                       flush=True)
         out.append({"shape": [batch, length], "load": load,
                     "tokens_per_s": {k: max(v) for k, v in rates.items()}})
-    return {"runs": out}
+    matmul = {dtype: max(matmul_flops(dtype=dtype) for _ in range(3))
+              for dtype in ("float32", "bfloat16")}
+    return {"runs": out, "matmul": matmul}
 
 
 PARTS = {"train": part_train, "inference": part_inference,
@@ -364,6 +380,8 @@ def report(results, args):
                               f"{reviews}, bucketed, {budget}, masked",
                  "a2": f"toolkit pipeline, no mask: {reviews}, bucketed, "
                        f"{budget}, padded before (as keras.io)",
+                 "a_bf16": f"(a) under mixed_bfloat16: {reviews}, bucketed, "
+                           f"{budget}, masked",
                  "b": "keras.io: pad/truncate 200 (pre), batch 32, no mask"}
         for key in train["epochs"]:
             name = names[key]
@@ -403,6 +421,8 @@ def report(results, args):
                   " (goal >= 2.0 at equal or better accuracy)" + (
                       f"; a2/b: **{summary['a2'] / summary['b']:.2f}**"
                       if "a2" in summary else "") + (
+                      f"; a_bf16/b: **{summary['a_bf16'] / summary['b']:.2f}**"
+                      if "a_bf16" in summary else "") + (
                       f"; a_hoisted/a (the layers alone): "
                       f"**{summary['a_hoisted'] / summary['a']:.2f}**"
                       if "a_hoisted" in summary else "") + ".", ""]
@@ -451,6 +471,13 @@ def report(results, args):
                   _results.table(rows, ["batch x length", "variant",
                                         "tokens/s", "vs keras, same mask",
                                         "load"]), ""]
+        matmul = kernels.get("matmul")
+        if matmul:
+            peaks = ", ".join(f"{dtype} {flops / 1e9:.0f} GFLOP/s"
+                              for dtype, flops in matmul.items())
+            ratio = matmul["bfloat16"] / matmul["float32"]
+            lines += [f"2048x2048 `tf.matmul`, best of 3: {peaks} "
+                      f"(bfloat16 / float32: **{ratio:.2f}**).", ""]
     memory = results.get("memory")
     if memory:
         sizes = sorted((k for k in memory if k.isdigit()), key=float)
@@ -500,6 +527,10 @@ def main():
                         help="batches per timing in the kernels part")
     parser.add_argument("--xla", action="store_true",
                         help="kernels part: also Keras' layers under XLA")
+    parser.add_argument("--bf16", action="store_true",
+                        help="train part: also (a) under mixed_bfloat16 "
+                        "(a_bf16); kernels part: also Keras' layers under "
+                        "mixed_bfloat16")
     parser.add_argument("--hoisted", action="store_true",
                         help="train part: also the toolkit with "
                         "hoist_inputs=True")
