@@ -260,7 +260,8 @@ def test_model_variants_build_save_reload_and_decode(options, tmp_path):
 def test_config_is_checked():
     with pytest.raises(ConfigError, match="Unknown `attention`"):
         TranslationConfig(attention="dot")
-    with pytest.raises(ConfigError, match=r"`beam_width` .* must be in"):
+    with pytest.raises(ConfigError, match=r"`beam_width` of TranslationConfig "
+                       r"must be >= 1\. Received: beam_width=0"):
         TranslationConfig(beam_width=0)
     with pytest.raises(ConfigError, match=r"`label_smoothing`"):
         TranslationConfig(label_smoothing=1.0)
