@@ -292,6 +292,9 @@ class TranslationTask(Task):
         scores.update(loss=float(losses["loss"]),
                       token_accuracy=float(losses["token_accuracy"]),
                       sentences=len(examples), decoding=self.config.decoding)
+        if self.config.decoding == "beam":  # which settings gave the scores
+            scores.update(beam_width=self.config.beam_width,
+                          length_penalty=self.config.length_penalty)
         if run_dir:
             self._write_samples(run_dir, examples, hypotheses)
         return scores

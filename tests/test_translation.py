@@ -125,8 +125,14 @@ def test_decoding_settings_change_per_command_with_set(overfit, cli,
                  "--json", "--set", "decoding=greedy")
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output[result.output.index("{"):])
-    assert metrics["decoding"] == "greedy"
+    assert metrics["decoding"] == "greedy" and "beam_width" not in metrics
     assert metrics["bleu"] == pytest.approx(100.0)
+    result = cli("evaluate", overfit["run"], "--data", overfit["data"],
+                 "--json", "--set", "length_penalty=1.5")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output[result.output.index("{"):])
+    assert (metrics["decoding"], metrics["beam_width"],
+            metrics["length_penalty"]) == ("beam", 3, 1.5)
     task, model, run_config = runs.load_run(
         overfit["run"], {"beam_width": "7", "length_penalty": "1.5"})
     assert run_config["task_config"]["beam_width"] == 3
