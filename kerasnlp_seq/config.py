@@ -84,6 +84,10 @@ def field_type(cls, f):
     return tp
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True,
+             "false": False, "0": False, "no": False, "off": False}
+
+
 def parse_value(cls, name, text):
     """The string `text` as a value of field `name` of dataclass `cls`.
 
@@ -99,19 +103,17 @@ def parse_value(cls, name, text):
             f"{sorted(fields)}.")
     f = fields[name]
     tp = field_type(cls, f)
-    if _optional(cls, f) and text.strip().lower() in ("none", "null"):
+    word = text.strip().lower()
+    if _optional(cls, f) and word in ("none", "null"):
         return None
-    if tp is bool:
-        words = {"true": True, "1": True, "yes": True, "on": True,
-                 "false": False, "0": False, "no": False, "off": False}
-        if text.strip().lower() in words:
-            return words[text.strip().lower()]
-    elif tp in (int, float):
+    if tp is bool and word in _BOOLEANS:
+        return _BOOLEANS[word]
+    if tp in (int, float):
         try:
             return tp(text)
         except ValueError:
             pass
-    else:
+    elif tp is not bool:
         return text
     raise ConfigError(
         f"`{name}` must be of type {tp.__name__}. Received: {name}={text!r}")
