@@ -34,37 +34,68 @@ def _library_errors(fn):
 
 
 def _config_options(config_cls, defaults=None):
-    """Click options for the fields of a config dataclass."""
+    """Click options for the fields of a config dataclass.
+
+    A renamed field (`config.renamed_fields`) also gets a hidden option
+    under its old name, which `_overrides` reads as the new one.
+    """
+    from kerasnlp_seq.config import renamed_fields
+
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    options = []
+    for f in fields.values():
+        default = (defaults or {}).get(f.name, f.default)
+        options.append(_field_option(config_cls, f, f.name, default,
+                                     help=f.metadata.get("help", "")))
+    for old, new in renamed_fields(config_cls).items():
+        options.append(_field_option(
+            config_cls, fields[new], old, None, param=_OLD + old, hidden=True,
+            help=f"Old name of --{new.replace('_', '-')}."))
+    return options
+
+
+_OLD = "old_name_"  # parameter-name prefix of the renamed fields' options
+
+
+def _field_option(config_cls, f, name, default, param=None, **kwargs):
     from kerasnlp_seq.config import field_type
 
-    options = []
-    for f in dataclasses.fields(config_cls):
-        default = (defaults or {}).get(f.name, f.default)
-        flag = "--" + f.name.replace("_", "-")
-        tp = field_type(config_cls, f)
-        help_text = f.metadata.get("help", "")
-        choices = f.metadata.get("choices")
-        if tp is bool:
-            decl = [f"{flag}/--no-{flag[2:]}"]
-            options.append(click.Option(decl, default=default,
-                                        show_default=True, help=help_text))
-            continue
-        if choices:
-            ptype = click.Choice([c for c in choices if c is not None])
-        else:
-            ptype = {int: int, float: float}.get(tp, str)
-        options.append(click.Option([flag, f.name], type=ptype,
-                                    default=default, show_default=True,
-                                    help=help_text))
-    return options
+    flag = "--" + name.replace("_", "-")
+    param = param or f.name
+    tp = field_type(config_cls, f)
+    if tp is bool:
+        return click.Option([f"{flag}/--no-{flag[2:]}", param],
+                            default=default, show_default=True, **kwargs)
+    choices = f.metadata.get("choices")
+    if choices:
+        ptype = click.Choice([c for c in choices if c is not None])
+    else:
+        ptype = {int: int, float: float}.get(tp, str)
+    return click.Option([flag, param], type=ptype, default=default,
+                        show_default=True, **kwargs)
 
 
 def _overrides(ctx, config_cls):
     """The config fields the user set on the command line."""
     from click.core import ParameterSource
+    from kerasnlp_seq.config import renamed_fields
 
-    return {f.name: ctx.params[f.name] for f in dataclasses.fields(config_cls)
-            if ctx.get_parameter_source(f.name) == ParameterSource.COMMANDLINE}
+    def given(param):
+        return ctx.get_parameter_source(param) == ParameterSource.COMMANDLINE
+
+    values = {f.name: ctx.params[f.name] for f in dataclasses.fields(config_cls)
+              if given(f.name)}
+    for old, new in renamed_fields(config_cls).items():
+        if given(_OLD + old):
+            flags = [f"--{n.replace('_', '-')}" for n in (old, new)]
+            if new in values:
+                raise click.UsageError(
+                    f"{flags[0]} is the old name of {flags[1]}; give only "
+                    f"{flags[1]}.")
+            click.echo(f"{flags[0]} is now {flags[1]}; the old name will "
+                       "go in a later release.", err=True)
+            values[new] = ctx.params[_OLD + old]
+    return values
 
 
 class TrainGroup(click.Group):
@@ -161,8 +192,8 @@ def _inference_options(fn):
         "--set", "options", multiple=True, metavar="KEY=VALUE",
         callback=_parse_assignments,
         help="Change a decoding setting of the run for this command "
-        "(translation, captioning: beam_width, length_penalty, and "
-        "decoding or decode). Repeatable.")(fn)
+        "(translation, captioning: decoding, beam_width, length_penalty). "
+        "Repeatable.")(fn)
 
 
 def _parse_assignments(ctx, param, values):

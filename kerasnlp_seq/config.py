@@ -88,14 +88,44 @@ _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True,
              "false": False, "0": False, "no": False, "off": False}
 
 
+def renamed_fields(cls):
+    """`{old name: current name}` of the fields `cls` has renamed.
+
+    A config dataclass lists them in a `RENAMED` class variable
+    (`typing.ClassVar`), so run directories, JSON configs and `--set`
+    written with the old name keep working.
+    """
+    return dict(getattr(cls, "RENAMED", {}))
+
+
+def current_names(cls, values, source="config"):
+    """`values` (a dict) with renamed fields of `cls` under their new names.
+
+    Raises:
+        ConfigError: if a field is given under both its old and new name.
+    """
+    renamed = renamed_fields(cls)
+    out = {}
+    for key, value in values.items():
+        new = renamed.get(key, key)
+        if new != key and new in values:
+            raise ConfigError(
+                f"{source}: {key!r} is the old name of {new!r}; give only "
+                f"{new!r}.")
+        out[new] = value
+    return out
+
+
 def parse_value(cls, name, text):
     """The string `text` as a value of field `name` of dataclass `cls`.
 
     For `KEY=VALUE` options given as text (`evaluate --set beam_width=10`):
     ints and floats as Python reads them, booleans as true/false (also
     1/0, yes/no, on/off), `none` or `null` for an optional field. Range
-    checks are the dataclass's own, when it is built.
+    checks are the dataclass's own, when it is built. A renamed field's
+    old name is read as its new one.
     """
+    name = renamed_fields(cls).get(name, name)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     if name not in fields:
         raise ConfigError(
@@ -136,8 +166,10 @@ def from_dict(cls, values, source="config"):
     Args:
         cls: a dataclass type.
         values: dict. Field names to values; missing ones take defaults.
+            Old names of renamed fields (`renamed_fields`) are accepted.
         source: str. Where the values came from, for error messages.
     """
+    values = current_names(cls, values, source)
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(names))
     if unknown:

@@ -58,6 +58,7 @@ def resolve_config(task_name, config_file=None, overrides=None):
     train_fields = set(config_lib.TrainConfig.__dataclass_fields__)
 
     def split(values, source):
+        values = config_lib.current_names(task_cls.Config, values, source)
         for key, value in values.items():
             if key in task_fields:
                 task_values[key] = value
@@ -73,7 +74,8 @@ def resolve_config(task_name, config_file=None, overrides=None):
         if not isinstance(data, dict):
             raise RunError(f"{config_file}: expected a JSON object.")
         if "task_config" in data or "train_config" in data:
-            task_values.update(data.get("task_config", {}))
+            task_values.update(config_lib.current_names(
+                task_cls.Config, data.get("task_config", {}), config_file))
             train_values.update(data.get("train_config", {}))
         else:
             split(data, config_file)
@@ -345,6 +347,7 @@ def _with_options(task_cls, config, options):
     """`config` with the inference `options` of `load_run` applied."""
     allowed = task_cls.inference_options
     values = config_lib.to_dict(config)
+    options = config_lib.current_names(task_cls.Config, options, "--set")
     for name, value in options.items():
         if name not in allowed:
             can = (f"it can change {', '.join(allowed)}" if allowed

@@ -12,7 +12,7 @@ imagenet|FILE`, frozen with cached features or fine-tuned) -> the image
 embedding, projected, is the initial state of the shared recurrent decoder
 (Show and Tell), which attends over the spatial feature map (`--attention`,
 Show, Attend and Tell). Teacher forcing in training; greedy or beam search
-(`--decode`) for evaluation, prediction and the SavedModel.
+(`--decoding`) for evaluation, prediction and the SavedModel.
 
 A batch is `--batch-size` images with all their captions, so each (image,
 caption) pair is one training sequence while the CNN runs once per image.
@@ -39,6 +39,9 @@ ASSETS = "captioning.json"
 @dataclasses.dataclass(frozen=True)
 class CaptioningConfig:
     """Options of the image captioner (data, images, encoder, decoder)."""
+
+    # Old field names still read from run directories, configs and --set.
+    RENAMED: typing.ClassVar[dict] = {"decode": "decoding"}
 
     image_root: typing.Optional[str] = option(
         None, "Folder relative image paths start from (default: the data "
@@ -79,7 +82,7 @@ class CaptioningConfig:
         0.0, "Weight of an auxiliary training loss: the pooled image "
         "predicts the words of its captions (a direct signal for the "
         "encoder; 0: off).")
-    decode: str = choice("beam", ["greedy", "beam"], "Decoding method.")
+    decoding: str = choice("beam", ["greedy", "beam"], "Decoding method.")
     beam_width: int = option(3, "Beam size.")
     length_penalty: float = option(0.0, "Beam search GNMT alpha.")
 
@@ -128,7 +131,7 @@ class CaptioningTask(Task):
     layer_modules = ("kerasnlp_seq.captioner", "kerasnlp_seq.attention")
     input_help = "one image path per line"
     train_defaults = {"epochs": 20, "patience": 5, "clipnorm": 5.0}
-    inference_options = ("decode", "beam_width", "length_penalty")
+    inference_options = ("decoding", "beam_width", "length_penalty")
 
     def __init__(self, config=None):
         super().__init__(config)
@@ -293,7 +296,7 @@ class CaptioningTask(Task):
                 model, self.words, self._decoder_args(),
                 start_id=self.words.index(START),
                 end_id=self.words.index(END), max_length=c.max_length + 1,
-                method=c.decode, beam_width=c.beam_width,
+                method=c.decoding, beam_width=c.beam_width,
                 length_penalty=c.length_penalty, encoder=self.encoder)}
         return self._generators[key]
 

@@ -10,6 +10,7 @@ JPEG and PNG bytes exactly as the run does in process.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -76,12 +77,12 @@ def test_cli_evaluate_predict_and_attention_plot(sample_run, cli, tmp_path):
     assert scores["images"] == 288 and scores["bleu1"] > 0.9
     from kerasnlp_seq import runs
 
-    task, model, _ = runs.load_run(sample_run, {"decode": "greedy",
+    task, model, _ = runs.load_run(sample_run, {"decoding": "greedy",
                                                 "beam_width": "5"})
     settings = task.generator(model).settings
     assert (settings["method"], settings["beam_width"]) == ("greedy", 5)
     result = cli("evaluate", sample_run, "--data", SAMPLE, "--json",
-                 "--set", "decode=greedy")
+                 "--set", "decoding=greedy")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output[result.output.index("{"):])[
         "bleu1"] > 0.9
@@ -98,6 +99,43 @@ def test_cli_evaluate_predict_and_attention_plot(sample_run, cli, tmp_path):
     assert f"Attention plot written to {plot}" in result.output
     with Image.open(plot) as drawn:
         assert drawn.format == "PNG" and drawn.size[0] > 300
+
+
+def test_old_name_decode_still_reads_as_decoding(sample_run, cli, tmp_path,
+                                                 monkeypatch):
+    """`decode` was renamed `decoding` (as in translation): old run
+    directories, `--set decode=...` and `train --decode` keep working."""
+    from kerasnlp_seq import config as config_lib, runs
+
+    old_run = str(tmp_path / "old_run")
+    shutil.copytree(sample_run, old_run)
+    path = os.path.join(old_run, "config.json")
+    with open(path) as f:
+        saved = json.load(f)
+    saved["task_config"]["decode"] = saved["task_config"].pop("decoding")
+    with open(path, "w") as f:
+        json.dump(saved, f)
+    task, model, _ = runs.load_run(old_run, {"decode": "greedy"})
+    assert task.config.decoding == "greedy"
+    assert task.generator(model).settings["method"] == "greedy"
+    with pytest.raises(ConfigError, match="'decode' is the old name of "
+                                          "'decoding'; give only 'decoding'"):
+        runs.load_run(old_run, {"decode": "greedy", "decoding": "beam"})
+
+    seen = {}
+    monkeypatch.setattr(runs, "train", lambda name, **kw: seen.update(kw) or (
+        "run", {}))
+    result = cli("train", "captioning", "--decode", "greedy")
+    assert result.exit_code == 0, result.output
+    assert seen["task_config"].decoding == "greedy"
+    assert "--decode is now --decoding" in result.output
+    result = cli("train", "captioning", "--decode", "greedy",
+                 "--decoding", "beam")
+    assert result.exit_code == 2
+    assert "--decode is the old name of --decoding" in result.output
+    assert "--decode" not in cli("train", "captioning", "--help").output
+    assert config_lib.parse_value(
+        type(task.config), "decode", "beam") == "beam"
 
 
 SERVE = r"""
@@ -219,7 +257,7 @@ def test_batches_hold_images_with_all_their_captions_and_show_and_tell(
 
     task = CaptioningTask(CaptioningConfig(
         attention="none", units=8, embedding_dim=4, min_count=1,
-        cnn_filters="4,8", max_length=4, decode="greedy"))
+        cnn_filters="4,8", max_length=4, decoding="greedy"))
     examples = task.read(SAMPLE, "train")[:6]
     examples[0]["captions"] = ["a red circle on the far left side",
                                "there is a red circle", "a circle"]

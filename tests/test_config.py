@@ -219,3 +219,28 @@ def test_inference_options_only_where_the_task_declares_them():
                        "TranslationConfig must be >= 0.0"):
         runs._with_options(TranslationTask, TranslationTask.Config(),
                            {"length_penalty": -1.0})
+
+
+def test_renamed_fields_read_under_their_old_name(tmp_path):
+    """A field renamed in a config (`RENAMED`) still loads from old JSON
+    configs, nested or flat, and refuses both names at once."""
+    from kerasnlp_seq.config import current_names, renamed_fields
+    from tasks.captioning import CaptioningConfig
+
+    assert renamed_fields(CaptioningConfig) == {"decode": "decoding"}
+    assert renamed_fields(SentimentConfig) == {}
+    assert from_dict(CaptioningConfig, {"decode": "greedy"}).decoding == \
+        "greedy"
+    nested, flat = tmp_path / "nested.json", tmp_path / "flat.json"
+    nested.write_text(json.dumps({"task_config": {"decode": "greedy"}}))
+    flat.write_text(json.dumps({"decode": "greedy", "epochs": 3}))
+    for path in (nested, flat):
+        task_config, _ = runs.resolve_config("captioning", str(path))
+        assert task_config.decoding == "greedy"
+    task_config, _ = runs.resolve_config("captioning", str(nested),
+                                         {"decoding": "beam"})
+    assert task_config.decoding == "beam"  # the command line wins
+    with pytest.raises(ConfigError, match=r"^x\.json: 'decode' is the old "
+                                          "name of 'decoding'"):
+        current_names(CaptioningConfig,
+                      {"decode": "greedy", "decoding": "beam"}, "x.json")
