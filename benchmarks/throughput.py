@@ -36,6 +36,10 @@ Each part runs in its own process (a fresh peak RSS, no shared graphs):
 - `memory`: peak RSS of `kerasnlp-seq train sentiment --stream on` on
   generated 100 MB and 1 GB TSV files under /tmp (steps capped: the point
   is that memory stays flat as the file grows).
+
+`--threads INTRA:INTER`: TensorFlow's intra-op and inter-op thread pools
+in each part's process (e.g. `1:2`: one thread per op, two ops at once,
+so a BiLSTM's two directions could run on the two cores side by side).
 """
 
 import argparse
@@ -74,6 +78,15 @@ def matmul_flops(n=2048, repeat=10, dtype="float32"):
         c = tf.matmul(a, b)
     c.numpy()
     return 2 * n ** 3 * repeat / (time.perf_counter() - start)
+
+
+def set_threads(spec):
+    """`INTRA:INTER` -> TensorFlow's thread pools (before any op runs)."""
+    import tensorflow as tf
+
+    intra, inter = (int(n) for n in spec.split(":"))
+    tf.config.threading.set_intra_op_parallelism_threads(intra)
+    tf.config.threading.set_inter_op_parallelism_threads(inter)
 
 
 def build_model(vocab_size, mask, layers="toolkit", learning_rate=1e-3):
@@ -540,12 +553,19 @@ def main():
                         help="sizes also run with --stream off, to compare")
     parser.add_argument("--unmasked", action="store_true",
                         help="also time the toolkit pipeline without a mask")
+    parser.add_argument("--threads", metavar="INTRA:INTER",
+                        help="TensorFlow's intra-op and inter-op thread "
+                        "pools for the parts (0: TensorFlow's choice, the "
+                        "default), set before TensorFlow starts, as "
+                        "tf.config.threading does")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--child", choices=list(PARTS), help=argparse.SUPPRESS)
     parser.add_argument("--results", default="/tmp/throughput_results.json",
                         help="where the parts' results accumulate")
     args = parser.parse_args()
     if args.child:  # one part, in this process; JSON on the last line
+        if args.threads:
+            set_threads(args.threads)
         print("RESULT " + json.dumps(PARTS[args.child](args)), flush=True)
         return
     results = {}

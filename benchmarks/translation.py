@@ -23,8 +23,9 @@ val loss) and is scored; test2016 is not here and is scored independently:
 
 Scores: sacreBLEU BLEU and chrF on detokenized, cased output, and
 `bleu_tok_lc` (13a-tokenized, lower-cased BLEU, the Multi30k literature's
-number), for greedy and for beam search (width 5, length penalty 0.6),
-with decoding speed, training minutes, target tokens/s and peak RSS.
+number), for greedy and for beam search (the task's defaults: width 5,
+length penalty 1.5), with decoding speed, training minutes, target tokens/s
+and peak RSS.
 """
 
 import argparse

@@ -71,7 +71,9 @@ class TranslationConfig:
     decoding: str = choice("beam", ["beam", "greedy"],
                            "Decoding for evaluate, predict and export.")
     beam_width: int = option(5, "Beam width.")
-    length_penalty: float = option(0.6, "GNMT length penalty alpha (beam).")
+    length_penalty: float = option(
+        1.5, "GNMT length penalty alpha (beam; 0: none). 1.5 scored best on "
+        "Multi30k val (benchmarks/RESULTS.md).")
     bucket: bool = option(True, "Batch sentences of similar length.")
 
     def __post_init__(self):

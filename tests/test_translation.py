@@ -120,7 +120,8 @@ def test_cli_evaluate_predict_and_attention_plot(overfit, cli):
 
 def test_decoding_settings_change_per_command_with_set(overfit, cli,
                                                        helpers, tmp_path):
-    # The run was trained with beam search, width 3, length penalty 0.6.
+    # The run was trained with beam search, width 3, and the default
+    # length penalty (1.5).
     result = cli("evaluate", overfit["run"], "--data", overfit["data"],
                  "--json", "--set", "decoding=greedy")
     assert result.exit_code == 0, result.output
@@ -128,17 +129,18 @@ def test_decoding_settings_change_per_command_with_set(overfit, cli,
     assert metrics["decoding"] == "greedy" and "beam_width" not in metrics
     assert metrics["bleu"] == pytest.approx(100.0)
     result = cli("evaluate", overfit["run"], "--data", overfit["data"],
-                 "--json", "--set", "length_penalty=1.5")
+                 "--json", "--set", "length_penalty=1.0")
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.output[result.output.index("{"):])
     assert (metrics["decoding"], metrics["beam_width"],
-            metrics["length_penalty"]) == ("beam", 3, 1.5)
+            metrics["length_penalty"]) == ("beam", 3, 1.0)
     task, model, run_config = runs.load_run(
-        overfit["run"], {"beam_width": "7", "length_penalty": "1.5"})
-    assert run_config["task_config"]["beam_width"] == 3
+        overfit["run"], {"beam_width": "7", "length_penalty": "1.0"})
+    assert (run_config["task_config"]["beam_width"],
+            run_config["task_config"]["length_penalty"]) == (3, 1.5)
     task.translate_fn(model)
     decoder = task._decoder[1]
-    assert (decoder.beam_width, decoder.length_penalty) == (7, 1.5)
+    assert (decoder.beam_width, decoder.length_penalty) == (7, 1.0)
     source, target = overfit["pairs"][2]
     result = cli("predict", overfit["run"], source, "--set", "beam-width=1")
     assert result.exit_code == 0 and target in result.output.splitlines()
