@@ -80,22 +80,44 @@ def matmul_flops(n=2048, repeat=10, dtype="float32"):
     return 2 * n ** 3 * repeat / (time.perf_counter() - start)
 
 
-def set_threads(spec):
-    """`INTRA:INTER` -> TensorFlow's thread pools (before any op runs)."""
+def thread_spec(text):
+    """`--threads INTRA:INTER` -> `(intra, inter)`, two ints >= 0."""
+    intra, sep, inter = text.partition(":")
+    try:
+        pools = (int(intra), int(inter))
+    except ValueError:
+        pools = (-1, -1)
+    if not sep or min(pools) < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected INTRA:INTER, two ints >= 0 (0: TensorFlow's choice), "
+            f"got {text!r}")
+    return pools
+
+
+def set_threads(intra, inter):
+    """TensorFlow's thread pools (before any op runs; 0: its choice)."""
     import tensorflow as tf
 
-    intra, inter = (int(n) for n in spec.split(":"))
     tf.config.threading.set_intra_op_parallelism_threads(intra)
     tf.config.threading.set_inter_op_parallelism_threads(inter)
 
 
-def build_model(vocab_size, mask, layers="toolkit", learning_rate=1e-3):
+def build_model(vocab_size, mask, layers="toolkit", learning_rate=1e-3,
+                precision="none"):
     """Embedding 128 -> BiLSTM(64) x2 -> sigmoid (float32 output).
 
     `layers`: `toolkit` (the builder's defaults), `hoisted` (the builder
-    with `hoist_inputs=True`) or `keras` (as keras.io writes it). The
-    layers take the global dtype policy (`mixed_bfloat16` for `--bf16`).
+    with `hoist_inputs=True`) or `keras` (as keras.io writes it).
+    `precision`: the dtype policy the layers are built under, as the
+    toolkit's `--mixed-precision` takes it (`none`, `mixed_bfloat16`).
     """
+    from kerasnlp_seq.training import precision_policy
+
+    with precision_policy(precision):
+        return _build_model(vocab_size, mask, layers, learning_rate)
+
+
+def _build_model(vocab_size, mask, layers, learning_rate):
     import keras
 
     from kerasnlp_seq.builder import build_recurrent
@@ -185,11 +207,9 @@ def part_train(args):
         mask, layers, pre_pad = recipes[key]
         keras.utils.set_random_seed(1)  # each recipe's init, whatever runs
         lr = 1e-3 if key == "b" else args.toolkit_lr
-        keras.mixed_precision.set_global_policy(
-            "mixed_bfloat16" if key == "a_bf16" else "float32")
-        models[key] = build_model(vocab.size, mask, layers=layers,
-                                  learning_rate=lr)
-        keras.mixed_precision.set_global_policy("float32")
+        models[key] = build_model(
+            vocab.size, mask, layers=layers, learning_rate=lr,
+            precision="mixed_bfloat16" if key == "a_bf16" else "none")
         if key == "b":
             data[key] = (kerasio("train"), labels["train"])
             valid[key] = (kerasio("valid"), labels["valid"])
@@ -324,11 +344,10 @@ def part_kernels(args):
     variants = {}  # name: (layers, mask, jit, dtype policy)
     for mask in (False, True):
         prefix = "masked" if mask else "unmasked"
-        variants[f"keras {prefix}"] = ("keras", mask, False, "float32")
-        variants[f"hoisted {prefix}"] = ("hoisted", mask, False, "float32")
+        variants[f"keras {prefix}"] = ("keras", mask, False, "none")
+        variants[f"hoisted {prefix}"] = ("hoisted", mask, False, "none")
         if args.xla:
-            variants[f"keras {prefix} + XLA"] = ("keras", mask, True,
-                                                 "float32")
+            variants[f"keras {prefix} + XLA"] = ("keras", mask, True, "none")
         if args.bf16:
             variants[f"keras {prefix} + bf16"] = ("keras", mask, False,
                                                   "mixed_bfloat16")
@@ -341,9 +360,7 @@ def part_kernels(args):
         models = {}
         for name, (layers, mask, jit, policy) in variants.items():
             keras.utils.set_random_seed(0)
-            keras.mixed_precision.set_global_policy(policy)
-            model = build_model(20000, mask, layers=layers)
-            keras.mixed_precision.set_global_policy("float32")
+            model = build_model(20000, mask, layers=layers, precision=policy)
             model.compile("adam", "binary_crossentropy", jit_compile=jit)
             model.fit(x[:batch], y[:batch], batch_size=batch,
                       verbose=0)  # trace
@@ -553,7 +570,7 @@ def main():
                         help="sizes also run with --stream off, to compare")
     parser.add_argument("--unmasked", action="store_true",
                         help="also time the toolkit pipeline without a mask")
-    parser.add_argument("--threads", metavar="INTRA:INTER",
+    parser.add_argument("--threads", metavar="INTRA:INTER", type=thread_spec,
                         help="TensorFlow's intra-op and inter-op thread "
                         "pools for the parts (0: TensorFlow's choice, the "
                         "default), set before TensorFlow starts, as "
@@ -565,7 +582,7 @@ def main():
     args = parser.parse_args()
     if args.child:  # one part, in this process; JSON on the last line
         if args.threads:
-            set_threads(args.threads)
+            set_threads(*args.threads)
         print("RESULT " + json.dumps(PARTS[args.child](args)), flush=True)
         return
     results = {}
