@@ -10,10 +10,11 @@ Each run trains through `kerasnlp_seq.runs.train`, exactly as
 
 would (the task's defaults: subword units learned by BPE, 8k per side,
 BiGRU encoder 2x256, GRU decoder 256 with Luong attention, dropout 0.3,
-label smoothing 0.1, batch 64, Adam 1e-3, clipnorm 5), with a wall-clock
-cap on training: `--minutes` is the run's `time_limit` (training stops
-mid-epoch at the cap; the cut epoch is still validated), and early
-stopping's restore keeps the best-on-val weights. Multi30k's val (1014 pairs) selects the model (early stopping on
+label smoothing 0.1, batch 64, Adam 1e-3 with cosine decay, clipnorm 5),
+with a wall-clock cap on training: `--minutes` is the run's `time_limit`
+(training stops mid-epoch at the cap; the cut epoch is still validated;
+the cosine schedule reaches its lowest rate there), and early stopping's
+restore keeps the best-on-val weights. Multi30k's val (1014 pairs) selects the model (early stopping on
 val loss) and is scored; test2016 is not here and is scored independently:
 `kerasnlp-seq evaluate WORKDIR/multi30k --data .../test2016` with `.en` /
 `.de` files beside it. Anki spa->eng holds back a seeded 2% of spa.txt

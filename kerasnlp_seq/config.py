@@ -242,6 +242,14 @@ class TrainConfig:
         1e-4, "With --lr-decay-patience: an epoch that moves the validation "
         "monitor by less than this counts as no improvement (decay once "
         "gains get small, not only when they stop).")
+    lr_schedule: str = choice(
+        "constant", ["constant", "cosine"],
+        "Learning-rate schedule. cosine: fall from --learning-rate to "
+        "--lr-final-ratio of it along half a cosine over --epochs, or over "
+        "--time-limit when that runs out first.")
+    lr_final_ratio: float = option(
+        0.01, "With --lr-schedule cosine: the last rate as a fraction of "
+        "--learning-rate.")
     ema: typing.Optional[float] = option(
         None, "Keep an exponential moving average of the weights with this "
         "momentum (Polyak averaging, e.g. 0.999); validation, early "
@@ -285,6 +293,14 @@ class TrainConfig:
         check_range(self, "lr_decay_patience", 0)
         check_range(self, "lr_decay_factor", 0.0, 1.0, inclusive_high=False)
         check_range(self, "lr_decay_min_delta", 0.0)
+        check_range(self, "lr_final_ratio", 0.0, 1.0)
+        if (self.lr_schedule != "constant"
+                and self.lr_decay_patience is not None):
+            raise ConfigError(
+                "Give one learning-rate schedule: `lr_schedule` "
+                f"{self.lr_schedule!r} and `lr_decay_patience` both change "
+                "the rate. Received: "
+                f"lr_decay_patience={self.lr_decay_patience!r}")
         check_range(self, "ema", 0.0, 1.0, inclusive_low=False,
                     inclusive_high=False)
         check_range(self, "valid_fraction", 0.0, 1.0, inclusive_high=False)

@@ -56,6 +56,7 @@ def resolve_config(task_name, config_file=None, overrides=None):
     task_values, train_values = {}, dict(task_cls.train_defaults)
     task_fields = set(task_cls.Config.__dataclass_fields__)
     train_fields = set(config_lib.TrainConfig.__dataclass_fields__)
+    given = set()  # train fields set by the file or the command line
 
     def split(values, source):
         values = config_lib.current_names(task_cls.Config, values, source)
@@ -64,6 +65,7 @@ def resolve_config(task_name, config_file=None, overrides=None):
                 task_values[key] = value
             elif key in train_fields:
                 train_values[key] = value
+                given.add(key)
             else:
                 raise RunError(
                     f"{source}: unknown option {key!r} for task "
@@ -77,9 +79,15 @@ def resolve_config(task_name, config_file=None, overrides=None):
             task_values.update(config_lib.current_names(
                 task_cls.Config, data.get("task_config", {}), config_file))
             train_values.update(data.get("train_config", {}))
+            given.update(data.get("train_config", {}))
         else:
             split(data, config_file)
     split(overrides or {}, "command line")
+    # Plateau decay asked for replaces a task's default schedule (the two
+    # would fight over the rate); asked for together, they are an error.
+    if (train_values.get("lr_decay_patience") is not None
+            and "lr_schedule" not in given):
+        train_values["lr_schedule"] = "constant"
     return (config_lib.from_dict(task_cls.Config, task_values, "task config"),
             config_lib.from_dict(config_lib.TrainConfig, train_values,
                                  "train config"))

@@ -212,6 +212,75 @@ class TimeLimit(keras.callbacks.Callback):
                   f"epoch {self._epoch + 1}: stopping.", flush=True)
 
 
+class CosineDecay(keras.callbacks.Callback):
+    """Cosine learning-rate decay over the run's epochs or its time budget.
+
+    The rate falls from `peak` to `peak * final_ratio` along half a cosine
+    as training progresses. Progress is the fraction of `epochs` done,
+    updated at each epoch's start; with `minutes` it is also the fraction of
+    the time budget used, updated before every batch, and the larger of
+    the two counts. So a run capped by `--time-limit` reaches its lowest
+    rate when the cap stops it, however many epochs the machine manages
+    (the schedule `ReduceLROnPlateau` cannot plan: it only reacts).
+
+    On resume the epoch count comes back with the backup; the clock starts
+    again from zero, as `TimeLimit`'s does.
+
+    Args:
+        peak: float. The starting learning rate.
+        epochs: int. The run's epoch budget.
+        minutes: float or None. The run's time budget.
+        final_ratio: float. The last rate as a fraction of `peak`.
+    """
+
+    def __init__(self, peak, epochs, minutes=None, final_ratio=0.0):
+        super().__init__()
+        self.peak = float(peak)
+        self.epochs = int(epochs)
+        self.seconds = 60.0 * minutes if minutes else None
+        self.final_ratio = float(final_ratio)
+        self._epoch = 0
+        self._rate = None
+        self.clock = time.perf_counter
+
+    def rate(self, progress):
+        """The learning rate at `progress` in [0, 1] of the run."""
+        import math
+
+        progress = min(max(progress, 0.0), 1.0)
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.peak * (self.final_ratio
+                            + (1.0 - self.final_ratio) * cosine)
+
+    def _progress(self):
+        done = self._epoch / self.epochs
+        if self.seconds:
+            done = max(done, (self.clock() - self._start) / self.seconds)
+        return done
+
+    def _set(self):
+        rate = self.rate(self._progress())
+        if rate != self._rate:
+            self.model.optimizer.learning_rate = rate
+            self._rate = rate
+
+    def on_train_begin(self, logs=None):
+        self._start = self.clock()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._set()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.seconds:
+            self._set()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(
+                self.model.optimizer.learning_rate))
+
+
 def make_callbacks(task, train_config, run_dir, resume=False,
                    gradient_probe=None, restore_dir=None):
     """Resume state, early stopping, learning-rate decay, history and logs.
@@ -221,7 +290,9 @@ def make_callbacks(task, train_config, run_dir, resume=False,
     task's monitor and restores the best weights. With
     `train_config.lr_decay_patience`, `ReduceLROnPlateau` watches the same
     monitor (on resume the decayed rate comes back with the optimizer's
-    state; the plateau counter starts again from zero).
+    state; the plateau counter starts again from zero). With
+    `train_config.lr_schedule == "cosine"`, `CosineDecay` lowers the rate
+    over the epochs or the `time_limit`, whichever runs out first.
 
     With `train_config.ema`, `SwapEMAWeights` puts the averaged weights in
     the model for validation and for the end-of-epoch callbacks after the
@@ -259,6 +330,11 @@ def make_callbacks(task, train_config, run_dir, resume=False,
             monitor=monitor, mode=mode, factor=train_config.lr_decay_factor,
             patience=train_config.lr_decay_patience,
             min_delta=train_config.lr_decay_min_delta, verbose=1))
+    if train_config.lr_schedule == "cosine":
+        callbacks.append(CosineDecay(
+            train_config.learning_rate, train_config.epochs,
+            minutes=train_config.time_limit,
+            final_ratio=train_config.lr_final_ratio))
     if gradient_probe is not None:
         # Before CSVLogger and TensorBoard, so they see its keys.
         from kerasnlp_seq.gradient_callback import GradientNormLogger

@@ -133,6 +133,21 @@ def test_resolve_config_nested_file_flat_file_and_overrides(tmp_path):
     assert task_config.embedding_dim == SentimentConfig().embedding_dim
 
 
+def test_plateau_decay_asked_for_replaces_a_default_schedule(tmp_path):
+    _, train = runs.resolve_config("translation")
+    assert (train.lr_schedule, train.lr_decay_patience) == ("cosine", None)
+    _, train = runs.resolve_config("translation", None,
+                                   {"lr_decay_patience": 1})
+    assert (train.lr_schedule, train.lr_decay_patience) == ("constant", 1)
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps({"lr_decay_patience": 2}))
+    _, train = runs.resolve_config("translation", str(flat))
+    assert (train.lr_schedule, train.lr_decay_patience) == ("constant", 2)
+    with pytest.raises(ConfigError, match="one learning-rate schedule"):
+        runs.resolve_config("translation", None, {"lr_decay_patience": 1,
+                                                  "lr_schedule": "cosine"})
+
+
 def test_resolve_config_errors(tmp_path):
     flat = tmp_path / "flat.json"
     flat.write_text(json.dumps({"unitz": 3}))

@@ -215,6 +215,63 @@ def test_lr_decay_patience_halves_the_rate_on_a_plateau(tmp_path):
                    for c in no_decay)
 
 
+def test_cosine_schedule_falls_over_the_epochs_or_the_time_budget(tmp_path):
+    import math
+    import types
+
+    import keras
+    import numpy as np
+    import pytest
+
+    from kerasnlp_seq.config import TrainConfig
+    from kerasnlp_seq.errors import ConfigError
+    from kerasnlp_seq.task import Task
+    from kerasnlp_seq.training import CosineDecay, make_callbacks
+
+    task = types.SimpleNamespace(monitor=Task.monitor)
+    x = np.random.default_rng(0).normal(size=(32, 4))
+
+    def fit(callbacks, epochs):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(0.1), loss="mse")
+        history = model.fit(x, x[:, :1], validation_data=(x, x[:, :1]),
+                            batch_size=8, epochs=epochs, callbacks=callbacks,
+                            verbose=0)
+        return history.history["learning_rate"]
+
+    # By epochs: each epoch trains at the rate of the progress at its start.
+    config = TrainConfig(lr_schedule="cosine", epochs=4, learning_rate=0.1,
+                         lr_final_ratio=0.2, patience=10)
+    rates = fit(make_callbacks(task, config, str(tmp_path)), 4)
+    expected = [0.1 * (0.2 + 0.8 * 0.5 * (1 + math.cos(math.pi * e / 4)))
+                for e in range(4)]
+    assert np.allclose(rates, expected, rtol=1e-5)
+    assert expected[0] == pytest.approx(0.1)
+    assert rates[0] > rates[1] > rates[2] > rates[3]
+
+    # By time: the clock, not the epoch count, says how far the run is.
+    decay = CosineDecay(0.1, epochs=1000, minutes=1.0, final_ratio=0.0)
+    now = [0.0]
+    decay.clock = lambda: now[0]
+
+    class Tick(keras.callbacks.Callback):  # 15 s of "training" per batch
+        def on_train_batch_end(self, batch, logs=None):
+            now[0] += 15.0
+
+    # 4 batches per epoch: epoch 2 starts at 60 s, the end of the budget.
+    rates = fit([decay, Tick()], 3)
+    assert rates[0] == pytest.approx(decay.rate(45 / 60))  # its last batch
+    assert rates[1] == pytest.approx(0.0, abs=1e-12)
+    assert decay.rate(0.5) == pytest.approx(0.05)
+
+    with pytest.raises(ConfigError, match="one learning-rate schedule"):
+        TrainConfig(lr_schedule="cosine", lr_decay_patience=1)
+    with pytest.raises(ConfigError, match="lr_final_ratio"):
+        TrainConfig(lr_final_ratio=1.5)
+    constant = make_callbacks(task, TrainConfig(), str(tmp_path))
+    assert not any(isinstance(c, CosineDecay) for c in constant)
+
+
 def test_ema_validates_keeps_and_resumes_the_averaged_weights(tmp_path):
     """`--ema`: the validation loss is the averaged weights' loss, the
     best epoch's averaged weights become the model, and an interrupted run
