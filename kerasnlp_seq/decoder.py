@@ -50,6 +50,16 @@ def embedding_initializer():
     return keras.initializers.RandomNormal(stddev=1.0)
 
 
+def word_dropout_layer(rate, name):
+    """Dropout of whole tokens of a `(batch, time, dim)` embedding output.
+
+    A `Dropout` whose mask is shared along the feature axis: each token's
+    vector is zeroed or kept (scaled by `1 / (1 - rate)`) as a whole. It
+    passes the embedding's padding mask on.
+    """
+    return keras.layers.Dropout(rate, noise_shape=(None, None, 1), name=name)
+
+
 class RecurrentDecoder:
     """An embedding, a recurrent stack, optional attention and a softmax layer.
 
@@ -65,6 +75,11 @@ class RecurrentDecoder:
             `units`).
         dropout: float in [0, 1). Dropout on the embeddings, between layers
             and before the output layer.
+        word_dropout: float in [0, 1). In training, the embeddings of whole
+            input tokens are zeroed at this rate (and the rest scaled by
+            `1 / (1 - rate)`), so the decoder learns not to lean on its
+            previous word alone (Sennrich et al. 2016; Gal and Ghahramani
+            2016). Generation never drops tokens.
         embeddings_initializer: initializer of the target embeddings
             (default `embedding_initializer()`, N(0, 1)).
         tie_embeddings: bool. Use the target embeddings as the output
@@ -91,7 +106,7 @@ class RecurrentDecoder:
 
     def __init__(self, vocab_size, embedding_dim=256, cell="gru", units=256,
                  num_layers=1, attention="none", attention_units=None,
-                 dropout=0.0, embeddings_initializer=None,
+                 dropout=0.0, word_dropout=0.0, embeddings_initializer=None,
                  tie_embeddings=False, name="decoder"):
         if attention not in ATTENTION_TYPES:
             raise ValueError(
@@ -129,6 +144,9 @@ class RecurrentDecoder:
                                     or embedding_initializer()),
             name=f"{name}_embedding")
         self.dropout = keras.layers.Dropout(dropout, name=f"{name}_dropout")
+        self.word_dropout = (
+            word_dropout_layer(word_dropout, f"{name}_word_dropout")
+            if word_dropout else None)
         self.attention = None
         if attention != "none":
             from kerasnlp_seq.attention import BahdanauAttention
@@ -229,7 +247,10 @@ class RecurrentDecoder:
         if memory is not None and memory_mask is None:
             memory_mask = getattr(memory, "_keras_mask", None)
         states = self._per_layer(initial_state)
-        x = self.dropout(self.embedding(target_in), training=training)
+        x = self.embedding(target_in)
+        if self.word_dropout is not None:
+            x = self.word_dropout(x, training=training)
+        x = self.dropout(x, training=training)
         for i, stack in enumerate(self.stacks):
             if i > 0:
                 x = self.dropout(x, training=training)

@@ -37,7 +37,7 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
                   cell="gru", encoder_units=256, encoder_layers=1,
                   bidirectional=True, units=256, decoder_layers=1,
                   attention="luong", dropout=0.3, tie_embeddings=False,
-                  name="seq2seq"):
+                  word_dropout=0.0, name="seq2seq"):
     """An attention encoder-decoder trained by teacher forcing.
 
     Args:
@@ -57,6 +57,9 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
             the output layer.
         tie_embeddings: bool. The target embeddings are also the output
             layer (needs `embedding_dim == units`).
+        word_dropout: float. In training, whole source and target tokens
+            are dropped from the embeddings at this rate
+            (`kerasnlp_seq.decoder.word_dropout_layer`).
         name: str. Model name.
 
     Returns:
@@ -65,6 +68,7 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
     """
     from kerasnlp_seq.builder import build_recurrent
     from kerasnlp_seq.decoder import RecurrentDecoder, embedding_initializer
+    from kerasnlp_seq.decoder import word_dropout_layer
 
     source = keras.Input((None,), dtype="int32", name=SOURCE)
     target_in = keras.Input((None,), dtype="int32", name="target_in")
@@ -72,6 +76,8 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
         source_vocab_size, embedding_dim, mask_zero=True,
         embeddings_initializer=embedding_initializer(),
         name="source_embedding")(source)
+    if word_dropout:
+        x = word_dropout_layer(word_dropout, "source_word_dropout")(x)
     x = keras.layers.Dropout(dropout, name="source_dropout")(x)
     encoder = build_recurrent(
         cell=cell, units=encoder_units, num_layers=encoder_layers,
@@ -84,9 +90,10 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
                                  name=BRIDGE.format(i + 1))(s) if bridge
               else keras.layers.Identity(name=BRIDGE.format(i + 1))(s)
               for i, s in enumerate(states)]
-    decoder = RecurrentDecoder(target_vocab_size, **decoder_kwargs(
-        embedding_dim, cell, units, decoder_layers, attention, dropout,
-        tie_embeddings))
+    decoder = RecurrentDecoder(
+        target_vocab_size, word_dropout=word_dropout, **decoder_kwargs(
+            embedding_dim, cell, units, decoder_layers, attention, dropout,
+            tie_embeddings))
     source_mask = keras.layers.Identity(name="source_mask")(
         keras.ops.not_equal(source, 0))
     logits, _ = decoder(target_in, states, memory=memory,

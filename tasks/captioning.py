@@ -78,6 +78,9 @@ class CaptioningConfig:
                             "Attention over the feature map (none: Show "
                             "and Tell).")
     dropout: float = option(0.3, "Dropout on image features and decoder.")
+    word_dropout: float = option(
+        0.0, "Rate at which whole caption tokens are dropped from the "
+        "decoder's input embeddings in training.")
     word_loss: float = option(
         0.0, "Weight of an auxiliary training loss: the pooled image "
         "predicts the words of its captions (a direct signal for the "
@@ -93,6 +96,7 @@ class CaptioningConfig:
                      "num_layers", "beam_width", "feature_dim"):
             check_range(self, name, 1)
         check_range(self, "dropout", 0.0, 1.0, inclusive_high=False)
+        check_range(self, "word_dropout", 0.0, 1.0, inclusive_high=False)
         check_range(self, "length_penalty", 0.0)
         check_range(self, "word_loss", 0.0)
         if self.image_size != 0:
@@ -223,7 +227,7 @@ class CaptioningTask(Task):
         c = self.config
         return dict(embedding_dim=c.embedding_dim, cell=c.cell, units=c.units,
                     num_layers=c.num_layers, attention=c.attention,
-                    dropout=c.dropout)
+                    dropout=c.dropout, word_dropout=c.word_dropout)
 
     def build_model(self):
         from kerasnlp_seq.captioner import build_captioner

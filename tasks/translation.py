@@ -64,6 +64,9 @@ class TranslationConfig:
                             "Attention over the encoder outputs.")
     dropout: float = option(0.3, "Dropout on embeddings, between layers and "
                             "before the output layer.")
+    word_dropout: float = option(
+        0.0, "Rate at which whole source and target tokens are dropped "
+        "from the embeddings in training.")
     tie_embeddings: bool = option(
         False, "Use the target embeddings as the output layer's weights "
         "(needs embedding-dim == units).")
@@ -84,6 +87,7 @@ class TranslationConfig:
                      "units", "decoder_layers", "beam_width"):
             check_range(self, name, 1)
         check_range(self, "dropout", 0.0, 1.0, inclusive_high=False)
+        check_range(self, "word_dropout", 0.0, 1.0, inclusive_high=False)
         check_range(self, "label_smoothing", 0.0, 1.0, inclusive_high=False)
         check_range(self, "length_penalty", 0.0)
         if self.tie_embeddings and self.embedding_dim != self.units:
@@ -188,8 +192,8 @@ class TranslationTask(Task):
         return build_seq2seq(
             self.source_tokenizer.size, self.target_tokenizer.size,
             encoder_units=c.encoder_units, encoder_layers=c.encoder_layers,
-            bidirectional=c.bidirectional, name=self.name,
-            **self._model_args())
+            bidirectional=c.bidirectional, word_dropout=c.word_dropout,
+            name=self.name, **self._model_args())
 
     def load_model(self, path):
         from kerasnlp_seq.errors import RunError

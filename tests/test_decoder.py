@@ -14,7 +14,7 @@ import tensorflow as tf
 import keras
 
 from kerasnlp_seq.builder import build_recurrent
-from kerasnlp_seq.decoder import RecurrentDecoder
+from kerasnlp_seq.decoder import RecurrentDecoder, word_dropout_layer
 
 START, END = 1, 2
 VOCAB = 10  # 0 pad, 1 start, 2 end, 3-9 symbols
@@ -112,6 +112,47 @@ def test_tied_embeddings_are_one_matrix_in_and_out(attention, tmp_path):
 
     with pytest.raises(ValueError, match="embedding_dim == units"):
         RecurrentDecoder(VOCAB, 8, units=16, tie_embeddings=True)
+
+
+def test_word_dropout_drops_whole_tokens_in_training_only():
+    embedding = keras.layers.Embedding(VOCAB, 6, mask_zero=True)
+    ids = np.tile(np.arange(1, VOCAB), (8, 3)).astype("int32")
+    ids[:, -4:] = 0  # padding: the mask must come through
+    x = embedding(ids)
+    layer = word_dropout_layer(0.5, "word_dropout")
+    keras.utils.set_random_seed(0)
+    y = layer(x, training=True)
+    dropped = np.all(y.numpy() == 0, axis=-1)
+    kept = ~dropped
+    # Every token is zeroed or kept whole, scaled by 1 / (1 - rate).
+    np.testing.assert_allclose(y.numpy()[kept], 2 * x.numpy()[kept],
+                               rtol=1e-6)
+    assert 0.35 < dropped.mean() < 0.65, dropped.mean()
+    np.testing.assert_array_equal(y._keras_mask.numpy(), ids != 0)
+    np.testing.assert_array_equal(layer(x, training=False).numpy(),
+                                  x.numpy())
+
+    # In a decoder: training-mode logits change, inference is untouched.
+    keras.utils.set_random_seed(0)
+    plain = _model("gru", "luong")[0]
+    source = keras.Input((None,), dtype="int32")
+    target_in = keras.Input((None,), dtype="int32")
+    memory = keras.layers.Embedding(VOCAB, 16, mask_zero=True)(source)
+    h = keras.layers.GlobalAveragePooling1D()(memory)
+    decoder = RecurrentDecoder(VOCAB, 16, units=16, attention="luong",
+                               word_dropout=0.5)
+    model = keras.Model([source, target_in],
+                        decoder(target_in, [h], memory=memory)[0])
+    assert "decoder_word_dropout" in [layer.name for layer in model.layers]
+    assert "decoder_word_dropout" not in [layer.name
+                                          for layer in plain.layers]
+    batch = [np.array([[3, 4, 5, 6]] * 4, "int32"),
+             np.array([[1, 7, 8, 9, 3, 4]] * 4, "int32")]
+    inference = model(batch, training=False).numpy()
+    np.testing.assert_array_equal(model(batch, training=False).numpy(),
+                                  inference)
+    trained = [model(batch, training=True).numpy() for _ in range(3)]
+    assert any(not np.allclose(t, inference) for t in trained)
 
 
 def test_logits_are_masked_float32_and_attention_sums_to_one():

@@ -240,6 +240,8 @@ def test_over_long_sentences_are_truncated_with_a_count(caplog):
          encoder_layers=2, tokenizer="word"),
     dict(cell="gru", attention="luong", encoder_units=8, units=8,
          tie_embeddings=True),
+    dict(cell="gru", attention="luong", encoder_units=8, units=8,
+         word_dropout=0.3),
 ])
 def test_model_variants_build_save_reload_and_decode(options, tmp_path):
     pairs = [{"source": s, "target": t} for s, t in read_pairs(8)]
@@ -250,6 +252,10 @@ def test_model_variants_build_save_reload_and_decode(options, tmp_path):
     x, y = next(iter(task.dataset(pairs, 8, training=True, seed=0)))
     logits = model(x)
     assert tuple(logits.shape) == (*y.shape, task.target_tokenizer.size)
+    dropping = [layer.name for layer in model.layers
+                if layer.name.endswith("word_dropout")]
+    assert dropping == (["source_word_dropout", "decoder_word_dropout"]
+                        if options.get("word_dropout") else [])
     task.save_assets(str(tmp_path))
     model.save(str(tmp_path / "model.keras"))
     again = TranslationTask(task.config)
@@ -273,6 +279,8 @@ def test_config_is_checked():
         TranslationConfig(beam_width=0)
     with pytest.raises(ConfigError, match=r"`label_smoothing`"):
         TranslationConfig(label_smoothing=1.0)
+    with pytest.raises(ConfigError, match=r"`word_dropout`"):
+        TranslationConfig(word_dropout=1.0)
     with pytest.raises(ConfigError, match="embedding_dim == units"):
         TranslationConfig(tie_embeddings=True, embedding_dim=128, units=256)
 
