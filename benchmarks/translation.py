@@ -8,7 +8,7 @@ Each run trains through `kerasnlp_seq.runs.train`, exactly as
     kerasnlp-seq train translation --data .../multi30k/train \\
         --valid .../multi30k/val --source en --target de
 
-would (the task's defaults: subword units learned by BPE, 8k per side,
+would (the task's defaults: subword units learned by BPE, 4k per side,
 BiGRU encoder 2x256, GRU decoder 256 with Luong attention, dropout 0.2,
 label smoothing 0.1, batch 64, Adam 1e-3 with cosine decay, clipnorm 5),
 with a wall-clock cap on training: `--minutes` is the run's `time_limit`
@@ -125,7 +125,7 @@ def main():
                         action="append")
     parser.add_argument("--minutes", type=float, default=45.0,
                         help="training time cap per data set (0: none)")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--set", action="append", default=[],
                         help="task or train option override, key=json_value")
