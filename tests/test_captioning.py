@@ -223,6 +223,20 @@ def test_config_validation():
     with pytest.raises(ConfigError, match=r"`word_dropout`"):
         CaptioningConfig(word_dropout=-0.1)
     assert CaptioningConfig(encoder="mobilenet_v2").frozen
+
+
+def test_auto_cnn_filters_follow_the_image_size():
+    from tasks.captioning import CaptioningConfig, cnn_filters_for
+
+    assert CaptioningConfig().cnn_filters == "auto"
+    assert cnn_filters_for("auto", 32) == [32, 64, 128, 256]
+    assert cnn_filters_for("auto", 63) == [32, 64, 128, 256]
+    assert cnn_filters_for("auto", 64) == [48, 96, 192, 384, 384]
+    assert cnn_filters_for("auto", 160) == [48, 96, 192, 384, 384]
+    assert cnn_filters_for("8,16", 160) == [8, 16]
+    with pytest.raises(ConfigError, match="or auto. Received: "
+                                          "cnn_filters='aut'"):
+        CaptioningConfig(cnn_filters="aut")
     assert not CaptioningConfig().frozen
 
 
