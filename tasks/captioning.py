@@ -53,6 +53,10 @@ def cnn_filters_for(spec, image_size):
     """
     if spec == "auto":
         spec = WIDE_CNN if image_size >= WIDE_FROM else NARROW_CNN
+    return _parse_filters(spec)
+
+
+def _parse_filters(spec):
     try:
         filters = [int(f) for f in spec.split(",")]
     except ValueError:
@@ -139,7 +143,8 @@ class CaptioningConfig:
                 "`encoder_weights` needs a backbone (--encoder mobilenet_v2 "
                 "or efficientnet_b0); the cnn trains from scratch. Received: "
                 f"encoder_weights={self.encoder_weights!r}")
-        cnn_filters_for(self.cnn_filters, 64)  # raises on a bad value
+        if self.cnn_filters != "auto":
+            _parse_filters(self.cnn_filters)
 
     @property
     def frozen(self):
