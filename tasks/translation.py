@@ -48,6 +48,9 @@ class TranslationConfig:
     vocab_size: int = option(
         4000, "Vocabulary size per language. 4000 subwords beat 8000 on "
         "Multi30k in 55 minutes (benchmarks/RESULTS.md).")
+    shared_vocab: bool = option(
+        False, "One vocabulary of --vocab-size learned from both languages "
+        "(joint BPE, OpenNMT's share_vocab), used by source and target.")
     lowercase: bool = option(False, "Lower-case both sides.")
     max_length: int = option(
         50, "Tokens kept per sentence (longer ones are truncated) and the "
@@ -143,13 +146,20 @@ class TranslationTask(Task):
         from kerasnlp_seq.seq_tokenizers import make_tokenizer
 
         c = self.config
-        self.source_tokenizer, self.target_tokenizer = (
-            make_tokenizer(c.tokenizer, [ex[side] for ex in examples],
-                           c.vocab_size, lowercase=c.lowercase)
-            for side in ("source", "target"))
-        log.info("vocabularies: source %d, target %d (%s)",
+        if c.shared_vocab:
+            texts = ([ex["source"] for ex in examples]
+                     + [ex["target"] for ex in examples])
+            shared = make_tokenizer(c.tokenizer, texts, c.vocab_size,
+                                    lowercase=c.lowercase)
+            self.source_tokenizer = self.target_tokenizer = shared
+        else:
+            self.source_tokenizer, self.target_tokenizer = (
+                make_tokenizer(c.tokenizer, [ex[side] for ex in examples],
+                               c.vocab_size, lowercase=c.lowercase)
+                for side in ("source", "target"))
+        log.info("vocabularies: source %d, target %d (%s%s)",
                  self.source_tokenizer.size, self.target_tokenizer.size,
-                 c.tokenizer)
+                 c.tokenizer, ", shared" if c.shared_vocab else "")
 
     def save_assets(self, directory):
         from kerasnlp_seq.config import save_json

@@ -18,6 +18,7 @@ import pytest
 from kerasnlp_seq import runs
 from kerasnlp_seq.errors import ConfigError, RunError
 from kerasnlp_seq.samples import sample_path
+from kerasnlp_seq.seq_tokenizers import OOV_ID
 from tasks.translation import TranslationConfig, TranslationTask
 
 OVERFIT = ["--epochs", "50", "--patience", "50", "--batch-size", "16",
@@ -242,12 +243,21 @@ def test_over_long_sentences_are_truncated_with_a_count(caplog):
          tie_embeddings=True),
     dict(cell="gru", attention="luong", encoder_units=8, units=8,
          word_dropout=0.3),
+    dict(cell="gru", attention="luong", encoder_units=8, units=8,
+         shared_vocab=True),
 ])
 def test_model_variants_build_save_reload_and_decode(options, tmp_path):
     pairs = [{"source": s, "target": t} for s, t in read_pairs(8)]
     task = TranslationTask(TranslationConfig(embedding_dim=8, max_length=12,
                                              beam_width=2, **options))
     task.adapt(pairs)
+    # "woman" is a source (English) word: one known unit of a shared
+    # vocabulary, unknown to a Spanish-only one.
+    pieces = task.target_tokenizer.encode(["woman"]).to_list()[0]
+    whole_word = len(pieces) == 1 and pieces[0] != OOV_ID
+    assert whole_word == bool(options.get("shared_vocab"))
+    if options.get("shared_vocab"):
+        assert task.source_tokenizer is task.target_tokenizer
     model = task.build_model()
     x, y = next(iter(task.dataset(pairs, 8, training=True, seed=0)))
     logits = model(x)
