@@ -244,7 +244,7 @@ def test_over_long_sentences_are_truncated_with_a_count(caplog):
     dict(cell="gru", attention="luong", encoder_units=8, units=8,
          word_dropout=0.3),
     dict(cell="gru", attention="luong", encoder_units=8, units=8,
-         shared_vocab=True),
+         shared_vocab=False),
 ])
 def test_model_variants_build_save_reload_and_decode(options, tmp_path):
     pairs = [{"source": s, "target": t} for s, t in read_pairs(8)]
@@ -255,9 +255,9 @@ def test_model_variants_build_save_reload_and_decode(options, tmp_path):
     # vocabulary, unknown to a Spanish-only one.
     pieces = task.target_tokenizer.encode(["woman"]).to_list()[0]
     whole_word = len(pieces) == 1 and pieces[0] != OOV_ID
-    assert whole_word == bool(options.get("shared_vocab"))
-    if options.get("shared_vocab"):
-        assert task.source_tokenizer is task.target_tokenizer
+    shared = options.get("shared_vocab", True)
+    assert whole_word == shared
+    assert (task.source_tokenizer is task.target_tokenizer) == shared
     model = task.build_model()
     x, y = next(iter(task.dataset(pairs, 8, training=True, seed=0)))
     logits = model(x)
@@ -293,6 +293,11 @@ def test_config_is_checked():
         TranslationConfig(word_dropout=1.0)
     with pytest.raises(ConfigError, match="embedding_dim == units"):
         TranslationConfig(tie_embeddings=True, embedding_dim=128, units=256)
+    # The default size follows --shared-vocab; a given one is kept.
+    assert TranslationConfig().vocab_size == 6000
+    assert TranslationConfig(shared_vocab=False).vocab_size == 4000
+    assert TranslationConfig(shared_vocab=False, vocab_size=300).vocab_size \
+        == 300
 
 
 def test_bad_data_is_one_line_on_the_cli(cli, tmp_path, helpers):
