@@ -8,9 +8,10 @@ Each run trains through `kerasnlp_seq.runs.train`, exactly as
     kerasnlp-seq train translation --data .../multi30k/train \\
         --valid .../multi30k/val --source en --target de
 
-would (the task's defaults: subword units learned by BPE, 4k per side,
-BiGRU encoder 2x256, GRU decoder 256 with Luong attention, dropout 0.2,
-label smoothing 0.1, batch 64, Adam 1e-3 with cosine decay, clipnorm 5),
+would (the task's defaults: subword units learned by BPE, one 6k vocabulary
+shared by both sides, BiGRU encoder 2x256, GRU decoder 256 with Luong
+attention, dropout 0.2, label smoothing 0.1, batch 64, Adam 1e-3 with cosine
+decay, clipnorm 5),
 with a wall-clock cap on training: `--minutes` is the run's `time_limit`
 (training stops mid-epoch at the cap; the cut epoch is still validated;
 the cosine schedule reaches its lowest rate there), and early stopping's
