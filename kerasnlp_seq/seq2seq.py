@@ -31,13 +31,17 @@ from kerasnlp_seq.lazy import keras
 SOURCE = "source"
 MEMORY = "memory"
 BRIDGE = "bridge_{}"
+SOURCE_EMBEDDING = "source_embedding"
+# The decoder's embedding (named by `decoder_kwargs`); with
+# `share_embeddings` it embeds the source too.
+TARGET_EMBEDDING = "decoder_embedding"
 
 
 def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
                   cell="gru", encoder_units=256, encoder_layers=1,
                   bidirectional=True, units=256, decoder_layers=1,
                   attention="luong", dropout=0.3, tie_embeddings=False,
-                  word_dropout=0.0, name="seq2seq"):
+                  word_dropout=0.0, share_embeddings=False, name="seq2seq"):
     """An attention encoder-decoder trained by teacher forcing.
 
     Args:
@@ -60,6 +64,11 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
         word_dropout: float. In training, whole source and target tokens
             are dropped from the embeddings at this rate
             (`kerasnlp_seq.decoder.word_dropout_layer`).
+        share_embeddings: bool. One embedding matrix for source and target
+            tokens (the decoder's, named `TARGET_EMBEDDING`), for a vocabulary
+            shared by both sides (joint BPE); needs `source_vocab_size ==
+            target_vocab_size`. OpenNMT's `share_embeddings`, fairseq's
+            `--share-all-embeddings` without the output layer.
         name: str. Model name.
 
     Returns:
@@ -70,12 +79,23 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
     from kerasnlp_seq.decoder import RecurrentDecoder, embedding_initializer
     from kerasnlp_seq.decoder import word_dropout_layer
 
+    if share_embeddings and source_vocab_size != target_vocab_size:
+        raise ValueError(
+            "`share_embeddings` needs one vocabulary for both sides. "
+            f"Received: source_vocab_size={source_vocab_size}, "
+            f"target_vocab_size={target_vocab_size}")
     source = keras.Input((None,), dtype="int32", name=SOURCE)
     target_in = keras.Input((None,), dtype="int32", name="target_in")
-    x = keras.layers.Embedding(
-        source_vocab_size, embedding_dim, mask_zero=True,
-        embeddings_initializer=embedding_initializer(),
-        name="source_embedding")(source)
+    decoder = RecurrentDecoder(
+        target_vocab_size, word_dropout=word_dropout, **decoder_kwargs(
+            embedding_dim, cell, units, decoder_layers, attention, dropout,
+            tie_embeddings))
+    source_embedding = decoder.embedding if share_embeddings else (
+        keras.layers.Embedding(
+            source_vocab_size, embedding_dim, mask_zero=True,
+            embeddings_initializer=embedding_initializer(),
+            name=SOURCE_EMBEDDING))
+    x = source_embedding(source)
     if word_dropout:
         x = word_dropout_layer(word_dropout, "source_word_dropout")(x)
     x = keras.layers.Dropout(dropout, name="source_dropout")(x)
@@ -90,10 +110,6 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
                                  name=BRIDGE.format(i + 1))(s) if bridge
               else keras.layers.Identity(name=BRIDGE.format(i + 1))(s)
               for i, s in enumerate(states)]
-    decoder = RecurrentDecoder(
-        target_vocab_size, word_dropout=word_dropout, **decoder_kwargs(
-            embedding_dim, cell, units, decoder_layers, attention, dropout,
-            tie_embeddings))
     source_mask = keras.layers.Identity(name="source_mask")(
         keras.ops.not_equal(source, 0))
     logits, _ = decoder(target_in, states, memory=memory,

@@ -84,6 +84,9 @@ class TranslationConfig:
     tie_embeddings: bool = option(
         False, "Use the target embeddings as the output layer's weights "
         "(needs embedding-dim == units).")
+    share_embeddings: bool = option(
+        False, "One embedding matrix for source and target tokens (needs "
+        "--shared-vocab).")
     label_smoothing: float = option(0.1, "Label smoothing of the loss.")
     decoding: str = choice("beam", ["beam", "greedy"],
                            "Decoding for evaluate, predict and export.")
@@ -113,6 +116,10 @@ class TranslationConfig:
                 "`tie_embeddings` needs `embedding_dim == units` (the output "
                 "layer reads the decoder's units). Received: embedding_dim="
                 f"{self.embedding_dim}, units={self.units}")
+        if self.share_embeddings and not self.shared_vocab:
+            raise ConfigError(
+                "`share_embeddings` needs `shared_vocab` (one vocabulary "
+                "for both sides).")
 
 
 @register_task
@@ -218,15 +225,19 @@ class TranslationTask(Task):
             self.source_tokenizer.size, self.target_tokenizer.size,
             encoder_units=c.encoder_units, encoder_layers=c.encoder_layers,
             bidirectional=c.bidirectional, word_dropout=c.word_dropout,
-            name=self.name, **self._model_args())
+            share_embeddings=c.share_embeddings, name=self.name,
+            **self._model_args())
 
     def load_model(self, path):
         from kerasnlp_seq.errors import RunError
+        from kerasnlp_seq.seq2seq import TARGET_EMBEDDING, SOURCE_EMBEDDING
 
         model = super().load_model(path)
+        source_layer = (TARGET_EMBEDDING if self.config.share_embeddings
+                        else SOURCE_EMBEDDING)
         for layer, tokenizer, side in (
-                ("source_embedding", self.source_tokenizer, "source"),
-                ("decoder_embedding", self.target_tokenizer, "target")):
+                (source_layer, self.source_tokenizer, "source"),
+                (TARGET_EMBEDDING, self.target_tokenizer, "target")):
             size = model.get_layer(layer).input_dim
             if size != tokenizer.size:
                 raise RunError(

@@ -245,6 +245,8 @@ def test_over_long_sentences_are_truncated_with_a_count(caplog):
          word_dropout=0.3),
     dict(cell="gru", attention="luong", encoder_units=8, units=8,
          shared_vocab=False),
+    dict(cell="lstm", attention="luong", encoder_units=8, units=8,
+         share_embeddings=True),
 ])
 def test_model_variants_build_save_reload_and_decode(options, tmp_path):
     pairs = [{"source": s, "target": t} for s, t in read_pairs(8)]
@@ -266,6 +268,10 @@ def test_model_variants_build_save_reload_and_decode(options, tmp_path):
                 if layer.name.endswith("word_dropout")]
     assert dropping == (["source_word_dropout", "decoder_word_dropout"]
                         if options.get("word_dropout") else [])
+    # One matrix embeds both sides with share_embeddings, two otherwise.
+    embeddings = [w for w in model.weights
+                  if w.path.endswith("embedding/embeddings")]
+    assert len(embeddings) == (1 if options.get("share_embeddings") else 2)
     task.save_assets(str(tmp_path))
     model.save(str(tmp_path / "model.keras"))
     again = TranslationTask(task.config)
@@ -293,6 +299,9 @@ def test_config_is_checked():
         TranslationConfig(word_dropout=1.0)
     with pytest.raises(ConfigError, match="embedding_dim == units"):
         TranslationConfig(tie_embeddings=True, embedding_dim=128, units=256)
+    with pytest.raises(ConfigError, match="`share_embeddings` needs "
+                       "`shared_vocab`"):
+        TranslationConfig(share_embeddings=True, shared_vocab=False)
     # The default size follows --shared-vocab; a given one is kept.
     assert TranslationConfig().vocab_size == 6000
     assert TranslationConfig(shared_vocab=False).vocab_size == 4000
