@@ -3,8 +3,9 @@
 `build_image_encoder` returns a `keras.Model` from `uint8` pixels `(S, S,
 3)` to a spatial feature map `(h, w, d)`:
 
-- `"cnn"` (the default; offline): blocks of `Conv2D 3x3 -> BatchNorm ->
-  ReLU -> MaxPool 2x2`, one per entry of `filters`; images of 64 pixels
+- `"cnn"` (the default; offline): blocks of `convs` times `Conv2D 3x3 ->
+  BatchNorm -> ReLU` (once by default, twice for VGG-style blocks), then
+  `MaxPool 2x2`, one block per entry of `filters`; images of 64 pixels
   or more enter through a stride-2 first convolution (CPU-friendly). A block
   pools only while the map stays at least 4x4, so 160x160 images give a
   5x5 map and the 32x32 sample a 4x4 one.
@@ -28,7 +29,7 @@ MIN_MAP = 4
 STEM_SIZE = 64
 
 
-def _cnn(image_size, filters, name):
+def _cnn(image_size, filters, convs, name):
     image = keras.Input((image_size, image_size, 3), dtype="uint8",
                         name="image")
     x = keras.layers.Rescaling(1.0 / 255.0, name=f"{name}_rescale")(image)
@@ -36,13 +37,19 @@ def _cnn(image_size, filters, name):
     for i, width in enumerate(filters, start=1):
         # Large images: the first convolution strides 2 (a cheap stem).
         stride = 2 if i == 1 and image_size >= STEM_SIZE else 1
-        x = keras.layers.Conv2D(width, 3, strides=stride, padding="same",
-                                use_bias=False, name=f"{name}_conv{i}")(x)
         size = -(-size // stride)
-        # Momentum 0.9: the statistics settle within small data's few steps.
-        x = keras.layers.BatchNormalization(momentum=0.9,
-                                            name=f"{name}_bn{i}")(x)
-        x = keras.layers.ReLU(name=f"{name}_relu{i}")(x)
+        for j in range(1, convs + 1):
+            # The first convolution of a block keeps the one-conv names, so
+            # runs saved before `convs` existed reload.
+            suffix = f"{i}" if j == 1 else f"{i}_{j}"
+            x = keras.layers.Conv2D(width, 3, strides=stride if j == 1 else 1,
+                                    padding="same", use_bias=False,
+                                    name=f"{name}_conv{suffix}")(x)
+            # Momentum 0.9: the statistics settle within small data's few
+            # steps.
+            x = keras.layers.BatchNormalization(
+                momentum=0.9, name=f"{name}_bn{suffix}")(x)
+            x = keras.layers.ReLU(name=f"{name}_relu{suffix}")(x)
         if size // 2 >= MIN_MAP:
             x = keras.layers.MaxPooling2D(2, name=f"{name}_pool{i}")(x)
             size //= 2
@@ -60,7 +67,7 @@ def _backbone(encoder, image_size, weights):
 
 def build_image_encoder(image_size, encoder="cnn", weights=None,
                         trainable=True, filters=(32, 64, 128, 256),
-                        name="image_encoder"):
+                        convs=1, name="image_encoder"):
     """Builds an image encoder: `uint8` pixels -> a spatial feature map.
 
     Args:
@@ -71,6 +78,7 @@ def build_image_encoder(image_size, encoder="cnn", weights=None,
             from random weights.
         trainable: bool. False freezes a backbone (inference mode).
         filters: sequence of int. Channels of each CNN block.
+        convs: int. 3x3 convolutions per CNN block (2: VGG's blocks).
         name: str. The model's name, and the prefix of its layers.
 
     Returns:
@@ -100,7 +108,10 @@ def build_image_encoder(image_size, encoder="cnn", weights=None,
         if not filters or any(int(f) < 1 for f in filters):
             raise ValueError("`filters` must be positive ints. Received: "
                              f"filters={filters!r}")
-        return _cnn(image_size, [int(f) for f in filters], name)
+        if isinstance(convs, bool) or not isinstance(convs, int) or convs < 1:
+            raise ValueError("`convs` must be an int >= 1. Received: "
+                             f"convs={convs!r}")
+        return _cnn(image_size, [int(f) for f in filters], convs, name)
     backbone, signed = _backbone(encoder, image_size, weights)
     backbone.trainable = trainable
     image = keras.Input((image_size, image_size, 3), dtype="uint8",

@@ -94,6 +94,8 @@ class CaptioningConfig:
         f"{WIDE_CNN} for images of 64 pixels or more (best on Flickr8k, "
         f"benchmarks/RESULTS.md), {NARROW_CNN} below (learns the 32x32 "
         "sample faster).")
+    cnn_convs: int = option(
+        1, "3x3 convolutions per CNN block (2: VGG-style blocks).")
     feature_dim: int = option(
         256, "Width a backbone's feature map is projected to.")
     augment: bool = option(
@@ -145,6 +147,7 @@ class CaptioningConfig:
                 f"encoder_weights={self.encoder_weights!r}")
         if self.cnn_filters != "auto":
             _parse_filters(self.cnn_filters)
+        check_range(self, "cnn_convs", 1)
 
     @property
     def frozen(self):
@@ -225,7 +228,8 @@ class CaptioningTask(Task):
             return build_image_encoder(
                 self.image_size, c.encoder, weights=c.encoder_weights,
                 trainable=trainable,
-                filters=cnn_filters_for(c.cnn_filters, self.image_size))
+                filters=cnn_filters_for(c.cnn_filters, self.image_size),
+                convs=c.cnn_convs)
         except (OSError, ValueError) as e:
             if isinstance(e, DataError):
                 raise

@@ -222,6 +222,9 @@ def test_config_validation():
         CaptioningConfig(attention="soft")
     with pytest.raises(ConfigError, match=r"`word_dropout`"):
         CaptioningConfig(word_dropout=-0.1)
+    with pytest.raises(ConfigError, match=r"`cnn_convs` of CaptioningConfig "
+                                          r"must be >= 1"):
+        CaptioningConfig(cnn_convs=0)
     assert CaptioningConfig(encoder="mobilenet_v2").frozen
     assert not CaptioningConfig().frozen
 
@@ -273,7 +276,7 @@ def test_batches_hold_images_with_all_their_captions_and_show_and_tell(
 
     task = CaptioningTask(CaptioningConfig(
         attention="none", units=8, embedding_dim=4, min_count=1,
-        cnn_filters="4,8", max_length=4, decoding="greedy",
+        cnn_filters="4,8", cnn_convs=2, max_length=4, decoding="greedy",
         word_dropout=0.2))
     examples = task.read(SAMPLE, "train")[:6]
     examples[0]["captions"] = ["a red circle on the far left side",
@@ -298,6 +301,8 @@ def test_batches_hold_images_with_all_their_captions_and_show_and_tell(
     # Show and Tell (no attention) captions too, but has nothing to plot.
     model = task.build_model()
     assert "decoder_word_dropout" in [layer.name for layer in model.layers]
+    encoder = model.get_layer("image_encoder")
+    assert "image_encoder_conv2_2" in [layer.name for layer in encoder.layers]
     captions = task.generator(model).captions(
         np.stack([ex["pixels"] for ex in examples]))
     assert len(captions) == 6 and all(isinstance(c, str) for c in captions)

@@ -8,6 +8,7 @@ loading them back from the file.
 
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -24,6 +25,25 @@ def test_cnn_map_sizes():
     assert small.input.dtype == "uint8"
 
 
+def test_cnn_convs_per_block():
+    one = build_image_encoder(48, filters=(8, 16))
+    two = build_image_encoder(48, filters=(8, 16), convs=2)
+    assert tuple(two.output.shape) == tuple(one.output.shape)
+    convs = [layer.name for layer in two.layers
+             if isinstance(layer, keras.layers.Conv2D)]
+    # The first convolution of each block keeps the one-conv name (older
+    # runs reload); only it strides.
+    assert convs == ["image_encoder_conv1", "image_encoder_conv1_2",
+                     "image_encoder_conv2", "image_encoder_conv2_2"]
+    assert [two.get_layer(n).strides for n in convs] == [(1, 1)] * 4
+    assert two.get_layer("image_encoder_conv1_2").kernel.shape == (3, 3, 8, 8)
+    assert two.count_params() > one.count_params()
+    stem = build_image_encoder(64, filters=(8,), convs=2)
+    assert stem.get_layer("image_encoder_conv1").strides == (2, 2)
+    assert stem.get_layer("image_encoder_conv1_2").strides == (1, 1)
+    assert tuple(stem.output.shape) == (None, 16, 16, 8)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match=r"Unknown `encoder` .* Received: "
                                          "encoder='resnet'"):
@@ -37,11 +57,11 @@ def test_bad_arguments():
         build_image_encoder(32, trainable=False)
     with pytest.raises(ValueError, match="`filters` must be positive ints"):
         build_image_encoder(32, filters=(8, 0))
+    with pytest.raises(ValueError, match="`convs` must be an int >= 1"):
+        build_image_encoder(32, convs=0)
 
 
 def test_backbone_from_local_weights_file(tmp_path):
-    import keras
-
     keras.utils.set_random_seed(1)
     source = keras.applications.MobileNetV2(
         input_shape=(32, 32, 3), include_top=False, weights=None)
