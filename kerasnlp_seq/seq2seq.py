@@ -86,16 +86,22 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
             f"target_vocab_size={target_vocab_size}")
     source = keras.Input((None,), dtype="int32", name=SOURCE)
     target_in = keras.Input((None,), dtype="int32", name="target_in")
-    decoder = RecurrentDecoder(
-        target_vocab_size, word_dropout=word_dropout, **decoder_kwargs(
-            embedding_dim, cell, units, decoder_layers, attention, dropout,
-            tie_embeddings))
-    source_embedding = decoder.embedding if share_embeddings else (
-        keras.layers.Embedding(
-            source_vocab_size, embedding_dim, mask_zero=True,
-            embeddings_initializer=embedding_initializer(),
-            name=SOURCE_EMBEDDING))
-    x = source_embedding(source)
+
+    def make_decoder():
+        return RecurrentDecoder(
+            target_vocab_size, word_dropout=word_dropout, **decoder_kwargs(
+                embedding_dim, cell, units, decoder_layers, attention,
+                dropout, tie_embeddings))
+
+    # Unseeded Keras initializers take their seeds when constructed, so the
+    # layers are made in a fixed order: the decoder after the encoder,
+    # unless the source needs its embedding first. A seeded run of a model
+    # without shared embeddings starts from the same weights as before.
+    decoder = make_decoder() if share_embeddings else None
+    x = (decoder.embedding if share_embeddings else keras.layers.Embedding(
+        source_vocab_size, embedding_dim, mask_zero=True,
+        embeddings_initializer=embedding_initializer(),
+        name=SOURCE_EMBEDDING))(source)
     if word_dropout:
         x = word_dropout_layer(word_dropout, "source_word_dropout")(x)
     x = keras.layers.Dropout(dropout, name="source_dropout")(x)
@@ -110,6 +116,8 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
                                  name=BRIDGE.format(i + 1))(s) if bridge
               else keras.layers.Identity(name=BRIDGE.format(i + 1))(s)
               for i, s in enumerate(states)]
+    if decoder is None:
+        decoder = make_decoder()
     source_mask = keras.layers.Identity(name="source_mask")(
         keras.ops.not_equal(source, 0))
     logits, _ = decoder(target_in, states, memory=memory,
