@@ -230,7 +230,7 @@ class TranslationTask(Task):
 
     def load_model(self, path):
         from kerasnlp_seq.errors import RunError
-        from kerasnlp_seq.seq2seq import TARGET_EMBEDDING, SOURCE_EMBEDDING
+        from kerasnlp_seq.seq2seq import SOURCE_EMBEDDING, TARGET_EMBEDDING
 
         model = super().load_model(path)
         source_layer = (TARGET_EMBEDDING if self.config.share_embeddings
