@@ -32,12 +32,14 @@ def test_cnn_convs_per_block():
     convs = [layer.name for layer in two.layers
              if isinstance(layer, keras.layers.Conv2D)]
     # The first convolution of each block keeps the one-conv name (older
-    # runs reload); only it strides.
+    # runs reload).
     assert convs == ["image_encoder_conv1", "image_encoder_conv1_2",
                      "image_encoder_conv2", "image_encoder_conv2_2"]
     assert [two.get_layer(n).strides for n in convs] == [(1, 1)] * 4
     assert two.get_layer("image_encoder_conv1_2").kernel.shape == (3, 3, 8, 8)
     assert two.count_params() > one.count_params()
+    # With a stride-2 stem (64+ px), only the block's first convolution
+    # strides.
     stem = build_image_encoder(64, filters=(8,), convs=2)
     assert stem.get_layer("image_encoder_conv1").strides == (2, 2)
     assert stem.get_layer("image_encoder_conv1_2").strides == (1, 1)
