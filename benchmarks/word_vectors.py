@@ -3,6 +3,7 @@
     python benchmarks/word_vectors.py --corpus sst2 --output /tmp/vectors/sst2.txt
     python benchmarks/word_vectors.py --corpus imdb sst2 --output /tmp/vectors/imdb_sst2.txt
     python benchmarks/word_vectors.py --corpus imdb --imdb-holdback --output /tmp/vectors/imdb.txt
+    python benchmarks/word_vectors.py --corpus imdb_movies --output /tmp/vectors/imdb_movies.txt
 
 No pretrained vectors can be downloaded here, so the sentiment benchmark's
 `--set embeddings=FILE` rows start from vectors this script trains: gensim's
@@ -15,6 +16,9 @@ skip-gram word2vec (Mikolov et al. 2013) on the *texts* of the chosen corpora
 - `imdb`: the IMDB train half's reviews (`imdb_train.csv.gz`), unlabelled
   in-domain text (movie reviews), 25,000 reviews, about 6.8M tokens;
   `--imdb-holdback` leaves out the 10% the IMDB benchmark validates on.
+- `imdb_movies`: the same reviews less the movie-grouped 10% that
+  `benchmarks/sentiment.py --only imdb_movies` validates on (always left
+  out).
 
 Texts are split as the toolkit splits them (`kerasnlp_seq.text.tokenize`,
 lower-cased), after separating English contractions the Penn Treebank way
@@ -31,11 +35,12 @@ import argparse
 import os
 import re
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
-from sentiment import DATASETS  # noqa: E402  (benchmarks/sentiment.py)
+from sentiment import DATASETS, split_by_id  # noqa: E402  (benchmarks/)
 
 _NEGATION = re.compile(r"(?i)(\w)(n't)\b")
 _CLITIC = re.compile(r"(?i)(\w)('s|'re|'ve|'ll|'d|'m)\b")
@@ -63,8 +68,14 @@ def read_texts(corpus, holdback=False):
     task_config, train_config = runs.resolve_config(
         "sentiment", overrides=spec["task"])
     task = get_task_class("sentiment")(task_config)
-    examples = task.read(_results.data_path(*spec["data"]), "train")
-    if holdback and spec["valid"] is None:
+    data = _results.data_path(*spec["data"])
+    if spec.get("holdout_ids"):
+        with tempfile.TemporaryDirectory() as workdir:
+            data, _ = split_by_id(data, spec["holdout_ids"], workdir)
+            examples = task.read(data, "train")
+    else:
+        examples = task.read(data, "train")
+    if holdback and spec["valid"] is None and not spec.get("holdout_ids"):
         examples, _ = task.split_validation(
             examples, train_config.valid_fraction, train_config.seed)
     return [ptb_contractions(ex["text"]) for ex in examples]
@@ -85,7 +96,8 @@ def tokenized(texts, batch=2000):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", nargs="+", choices=["imdb", "sst2"],
+    parser.add_argument("--corpus", nargs="+",
+                        choices=["imdb", "imdb_movies", "sst2"],
                         default=["imdb", "sst2"])
     parser.add_argument("--output", required=True)
     parser.add_argument("--imdb-holdback", action="store_true",
