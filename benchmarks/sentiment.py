@@ -68,12 +68,17 @@ def split_by_id(path, fraction, workdir):
     each class's reviews whose id (from the `file` column, e.g.
     `train/pos/123_9.txt`) is in the top `fraction` of that class's ids."""
     with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
+        rows = []
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            try:
+                label, name = row["file"].split("/")[-2:]
+                rows.append((label, int(name.split("_")[0]), row))
+            except (KeyError, ValueError):
+                sys.exit(f"{path}: line {line}: expected a `file` column "
+                         "like train/pos/123_9.txt (aclImdb's id_rating).")
     ids = {}
-    for row in rows:
-        label, name = row["file"].split("/")[-2:]
-        row["_id"] = int(name.split("_")[0])
-        ids.setdefault(label, []).append(row["_id"])
+    for label, review_id, _ in rows:
+        ids.setdefault(label, []).append(review_id)
     cut = {label: sorted(v)[int(len(v) * (1 - fraction))]
            for label, v in ids.items()}
     paths = []
@@ -82,10 +87,9 @@ def split_by_id(path, fraction, workdir):
         with open(paths[-1], "w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["review", "sentiment"])
-            for row in rows:
-                label = row["file"].split("/")[-2]
-                if (row["_id"] >= cut[label]) == held:
-                    writer.writerow([row["review"], row["sentiment"]])
+            writer.writerows([row["review"], row["sentiment"]]
+                             for label, review_id, row in rows
+                             if (review_id >= cut[label]) == held)
     return paths
 
 

@@ -69,15 +69,15 @@ def read_texts(corpus, holdback=False):
         "sentiment", overrides=spec["task"])
     task = get_task_class("sentiment")(task_config)
     data = _results.data_path(*spec["data"])
-    if spec.get("holdout_ids"):
+    if spec.get("holdout_ids"):  # imdb_movies: its own split, always
         with tempfile.TemporaryDirectory() as workdir:
-            data, _ = split_by_id(data, spec["holdout_ids"], workdir)
-            examples = task.read(data, "train")
+            train, _ = split_by_id(data, spec["holdout_ids"], workdir)
+            examples = task.read(train, "train")
     else:
         examples = task.read(data, "train")
-    if holdback and spec["valid"] is None and not spec.get("holdout_ids"):
-        examples, _ = task.split_validation(
-            examples, train_config.valid_fraction, train_config.seed)
+        if holdback and spec["valid"] is None:
+            examples, _ = task.split_validation(
+                examples, train_config.valid_fraction, train_config.seed)
     return [ptb_contractions(ex["text"]) for ex in examples]
 
 

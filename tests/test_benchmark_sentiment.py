@@ -40,3 +40,18 @@ def test_split_by_id_holds_out_the_top_ids_of_each_class(tmp_path):
         + [(f"bad film {i}", "negative") for i in (8, 9)])
     kept = read(train)
     assert len(kept) == 24 and not set(kept) & set(held)
+
+
+def test_split_by_id_names_the_line_of_a_bad_file_column(tmp_path):
+    import pytest
+
+    source = tmp_path / "imdb.csv.gz"
+    with gzip.open(source, "wt", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["review", "sentiment", "rating", "file"])
+        writer.writerow(["fine", "positive", 8, "train/pos/0_8.txt"])
+        writer.writerow(["odd", "negative", 2, "train/neg/notanid.txt"])
+
+    with pytest.raises(SystemExit) as exit_info:
+        load_benchmark().split_by_id(str(source), 0.5, tmp_path)
+    assert str(exit_info.value).startswith(f"{source}: line 3: ")
