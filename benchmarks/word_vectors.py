@@ -25,9 +25,10 @@ lower-cased), after separating English contractions the Penn Treebank way
 (`doesn't` -> `does n't`, `it's` -> `it 's`), which is how SST-2's text is
 already tokenized, so that both corpora share tokens such as `n't`.
 
-gensim is the field's standard word2vec and is needed only here:
-`pip install gensim`. With the default `--workers 1` (and a fixed
-`PYTHONHASHSEED`) the vectors are the same on every run; more threads are
+The training is the task's own `--word2vec` step
+(`kerasnlp_seq.word2vec.train_word2vec`, gensim's skip-gram); this script
+runs it on other corpora than a task's training set. With the default
+`--workers 1` the vectors are the same on every run; more threads are
 faster but not repeatable.
 """
 
@@ -36,7 +37,6 @@ import os
 import re
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
@@ -81,19 +81,6 @@ def read_texts(corpus, holdback=False):
     return [ptb_contractions(ex["text"]) for ex in examples]
 
 
-def tokenized(texts, batch=2000):
-    """Lists of tokens, split by the toolkit's own tokenizer."""
-    import tensorflow as tf
-
-    from kerasnlp_seq.text import tokenize
-
-    for start in range(0, len(texts), batch):
-        tokens = tokenize(tf.constant(texts[start:start + batch]),
-                          lowercase=True)
-        for row in tokens.to_list():
-            yield [t.decode("utf-8") for t in row]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", nargs="+",
@@ -112,30 +99,24 @@ def main():
                         help="gensim threads; only 1 gives the same vectors "
                         "on every run")
     args = parser.parse_args()
-    try:
-        from gensim.models import Word2Vec
-    except ImportError:
-        sys.exit("error: this benchmark needs gensim: pip install gensim")
+    from kerasnlp_seq.word2vec import tokenized, train_word2vec
 
-    start = time.perf_counter()
-    sentences = []
+    texts = []
     for corpus in args.corpus:
-        sentences.extend(tokenized(read_texts(corpus, args.imdb_holdback)))
-    tokens = sum(len(s) for s in sentences)
-    model = Word2Vec(sentences=sentences, vector_size=args.dim,
-                     window=args.window, min_count=args.min_count, sg=1,
-                     negative=5, epochs=args.epochs, workers=args.workers,
-                     seed=args.seed)
+        texts.extend(read_texts(corpus, args.imdb_holdback))
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    model.wv.save_word2vec_format(args.output)
-    seconds = time.perf_counter() - start
-    print(f"{'+'.join(args.corpus)}: {len(sentences)} texts, {tokens} tokens, "
-          f"{len(model.wv)} words x {args.dim} -> {args.output} in "
-          f"{seconds:.0f} s, peak RSS {_results.peak_rss_mb():.0f} MiB")
+    vectors, stats = train_word2vec(
+        list(tokenized(texts)), args.output, dim=args.dim, window=args.window,
+        min_count=args.min_count, epochs=args.epochs, seed=args.seed,
+        workers=args.workers)
+    print(f"{'+'.join(args.corpus)}: {stats['texts']} texts, "
+          f"{stats['tokens']} tokens, {stats['words']} words x {args.dim} -> "
+          f"{args.output} in {stats['seconds']:.0f} s, peak RSS "
+          f"{_results.peak_rss_mb():.0f} MiB")
     for word in ("good", "boring", "n't"):
-        if word in model.wv:
+        if word in vectors:
             print(f"  nearest to {word!r}:",
-                  ", ".join(w for w, _ in model.wv.most_similar(word,
+                  ", ".join(w for w, _ in vectors.most_similar(word,
                                                                 topn=5)))
 
 

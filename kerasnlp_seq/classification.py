@@ -85,7 +85,8 @@ def build_text_classifier(vocab_size, num_classes, embedding_dim=128,
                           bidirectional=True, merge_mode="concat",
                           pooling="max_mean", dropout=0.3,
                           recurrent_dropout=0.0, residual=False,
-                          embedding_dropout=0.0, name="text_classifier",
+                          embedding_dropout=0.0, word_dropout=0.0,
+                          name="text_classifier",
                           representation="word", char_vocab_size=None,
                           char_embedding_dim=32, char_filters=64,
                           char_kernel_size=5, char_pool_size=3):
@@ -106,6 +107,10 @@ def build_text_classifier(vocab_size, num_classes, embedding_dim=128,
         pooling: str. `"last"` (final state), `"max"`, `"mean"` or
             `"max_mean"` over the masked outputs of the last layer.
         embedding_dropout: float. `SpatialDropout1D` rate on embeddings.
+        word_dropout: float. In training, the embeddings of whole tokens
+            are zeroed at this rate (the rest scaled by `1 / (1 - rate)`),
+            so no single word, such as a film's title or cast, decides the
+            label (Iyyer et al. 2015). Applies to the word input only.
         name: str. Model name.
         representation: str. `"word"`, `"char"` or `"word_char"`.
         char_vocab_size: int. Character ids (needed with characters).
@@ -143,6 +148,10 @@ def build_text_classifier(vocab_size, num_classes, embedding_dim=128,
                                           name="token_ids")
         x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
                                    name="embedding")(inputs["token_ids"])
+        if word_dropout:
+            from kerasnlp_seq.decoder import word_dropout_layer
+
+            x = word_dropout_layer(word_dropout, "word_dropout")(x)
         if embedding_dropout:
             x = keras.layers.SpatialDropout1D(embedding_dropout)(x)
         x = build_recurrent(

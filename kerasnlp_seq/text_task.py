@@ -23,6 +23,7 @@ every example in memory sets `supports_streaming = False`.
 """
 
 import dataclasses
+import logging
 import os
 import typing
 
@@ -30,6 +31,8 @@ from kerasnlp_seq import readers, streaming, tfds_data
 from kerasnlp_seq.config import check_range, choice, option, validate_choices
 from kerasnlp_seq.errors import ConfigError, DataError
 from kerasnlp_seq.task import Task
+
+log = logging.getLogger("kerasnlp_seq")
 
 STREAM_AUTO_BYTES = 512 * 2**20
 
@@ -56,13 +59,26 @@ class TextClassifierConfig:
     embeddings: typing.Optional[str] = option(
         None, "Pretrained word vectors to start the word embedding from "
         "(GloVe / word2vec text, gzip ok).")
+    word2vec: str = choice(
+        "off", ["off", "on", "auto"],
+        "Start the word embedding from skip-gram word2vec vectors trained on "
+        "the training texts (gensim; texts only, never labels); auto: when "
+        "they hold --word2vec-min-tokens tokens or more and no --embeddings "
+        "file is given.")
+    word2vec_min_tokens: int = option(
+        1_000_000, "--word2vec auto: fewer training tokens keep a randomly "
+        "started embedding.")
+    word2vec_epochs: int = option(5, "--word2vec: passes over the texts.")
+    word2vec_min_count: int = option(
+        2, "--word2vec: words seen fewer times get no vector.")
     freeze_embeddings: bool = option(
-        False, "Keep the --embeddings vectors fixed in training (else "
-        "fine-tune them).")
+        False, "Keep the --embeddings / --word2vec vectors fixed in training "
+        "(else fine-tune them).")
     vectors_vocab: int = option(
         0, "With --embeddings: add up to N more words that have vectors but "
-        "are not in the training texts (the file's most frequent first), so "
-        "words first seen at prediction keep their vectors. Best frozen.")
+        "are not in the vocabulary (the file's most frequent first), so "
+        "words first seen at prediction keep their vectors; with --word2vec, "
+        "rarer training words beyond --vocab-size. Best frozen.")
     embedding_dim: int = option(
         128, "Embedding width (the vectors' width with --embeddings).")
     cell: str = choice("gru", ["simple_rnn", "lstm", "gru"], "Recurrent cell.")
@@ -75,6 +91,8 @@ class TextClassifierConfig:
                           "How the sequence becomes one vector.")
     dropout: float = option(0.3, "Dropout between layers and before output.")
     embedding_dropout: float = option(0.2, "Spatial dropout on embeddings.")
+    word_dropout: float = option(
+        0.0, "In training, zero the embeddings of whole words at this rate.")
     recurrent_dropout: float = option(
         0.0, "Recurrent-state dropout (disables cuDNN).")
     residual: bool = option(False, "Residual connections between layers.")
@@ -96,13 +114,24 @@ class TextClassifierConfig:
         check_range(self, "max_length", 1)
         check_range(self, "embedding_dim", 1)
         check_range(self, "vectors_vocab", 0)
-        if (self.freeze_embeddings or self.vectors_vocab) and \
-                not self.embeddings:
-            raise ConfigError("--freeze-embeddings and --vectors-vocab need "
-                              "--embeddings (a vectors file).")
+        check_range(self, "word2vec_min_tokens", 0)
+        check_range(self, "word2vec_epochs", 1)
+        check_range(self, "word2vec_min_count", 1)
+        if self.embeddings and self.word2vec == "on":
+            raise ConfigError("--embeddings (a vectors file) and --word2vec "
+                              "on (vectors trained here) exclude each other.")
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        asked = [f"--{name.replace('_', '-')}"
+                 for name in ("freeze_embeddings", "vectors_vocab")
+                 if getattr(self, name) != defaults[name]
+                 and getattr(self, name)]
+        if asked and not self.embeddings and self.word2vec == "off":
+            raise ConfigError(f"{' and '.join(asked)} need --embeddings (a "
+                              "vectors file) or --word2vec.")
         check_range(self, "units", 1)
         check_range(self, "num_layers", 1)
-        for name in ("dropout", "embedding_dropout", "recurrent_dropout"):
+        for name in ("dropout", "embedding_dropout", "word_dropout",
+                     "recurrent_dropout"):
             check_range(self, name, 0.0, 1.0, inclusive_high=False)
 
 
@@ -126,8 +155,9 @@ class CharTextClassifierConfig(TextClassifierConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.embeddings and self.representation == "char":
-            raise ConfigError("--embeddings needs word input; "
+        if (self.embeddings or self.word2vec == "on") and \
+                self.representation == "char":
+            raise ConfigError("--embeddings and --word2vec need word input; "
                               "--representation is 'char'.")
         check_range(self, "max_chars", 1)
         check_range(self, "char_vocab_size", 3)
@@ -152,6 +182,9 @@ class TextClassificationTask(Task):
         self.labels = None
         self.coverage = None        # of the --embeddings file, for the log
         self._matrix = None
+        # What --word2vec did while adapting; logged with the model, once
+        # the run's train.log is open.
+        self._word2vec_note = None
         self._tfds_label_names = None
 
     @property
@@ -275,8 +308,11 @@ class TextClassificationTask(Task):
         if self.uses_words:
             self.vocab = Vocabulary.adapt(
                 texts(), max_size=c.vocab_size, lowercase=c.lowercase)
-        if c.embeddings:
-            self._read_embeddings()
+        self._matrix = self.coverage = self._word2vec_note = None
+        if c.embeddings and self.uses_words:
+            self._read_embeddings(c.embeddings)
+        elif c.word2vec != "off" and self.uses_words:
+            self._train_word2vec(texts(), source)
         if self.uses_chars:
             from kerasnlp_seq.chars import CharVocabulary
 
@@ -284,7 +320,7 @@ class TextClassificationTask(Task):
                 texts(), max_size=c.char_vocab_size,
                 lowercase=c.char_lowercase)
 
-    def _read_embeddings(self):
+    def _read_embeddings(self, path):
         from kerasnlp_seq.embeddings import embedding_matrix
 
         c, extra = self.config, []
@@ -292,13 +328,41 @@ class TextClassificationTask(Task):
             from kerasnlp_seq.embeddings import vector_words
             from kerasnlp_seq.text import Vocabulary
 
-            extra = vector_words(c.embeddings, c.vectors_vocab,
+            extra = vector_words(path, c.vectors_vocab,
                                  exclude=self.vocab.tokens,
                                  lowercase=c.lowercase)
             self.vocab = Vocabulary(self.vocab.tokens + extra)
         self._matrix, self.coverage = embedding_matrix(
-            self.vocab.tokens, c.embeddings)
+            self.vocab.tokens, path)
         self.coverage["added"] = len(extra)
+
+    def _train_word2vec(self, texts, source):
+        """--word2vec: vectors from the training texts, then as a file."""
+        import tempfile
+
+        from kerasnlp_seq.word2vec import tokenized, train_word2vec
+
+        c = self.config
+        sentences = list(tokenized(texts, c.lowercase))
+        tokens = sum(len(s) for s in sentences)
+        if c.word2vec == "auto" and tokens < c.word2vec_min_tokens:
+            self._word2vec_note = (
+                f"--word2vec auto: {tokens} training tokens, fewer than "
+                f"--word2vec-min-tokens {c.word2vec_min_tokens}; the "
+                "embedding starts random")
+            return
+        with tempfile.TemporaryDirectory() as workdir:
+            path = os.path.join(workdir, "word2vec.txt")
+            _, stats = train_word2vec(
+                sentences, path, dim=c.embedding_dim,
+                min_count=c.word2vec_min_count, epochs=c.word2vec_epochs)
+            del sentences
+            self._word2vec_note = (
+                f"word2vec on {source}: {stats['texts']} texts, "
+                f"{stats['tokens']} tokens -> {stats['words']} words x "
+                f"{c.embedding_dim} in {stats['seconds']:.0f} s")
+            self._read_embeddings(path)
+        self.coverage["file"] = f"word2vec on {source}"
 
     def save_assets(self, directory):
         from kerasnlp_seq.config import save_json
@@ -388,8 +452,11 @@ class TextClassificationTask(Task):
             bidirectional=c.bidirectional, merge_mode=c.merge_mode,
             pooling=c.pooling, dropout=c.dropout,
             recurrent_dropout=c.recurrent_dropout, residual=c.residual,
-            embedding_dropout=c.embedding_dropout, name=self.name,
+            embedding_dropout=c.embedding_dropout,
+            word_dropout=c.word_dropout, name=self.name,
             representation=self.representation, **chars)
+        if self._word2vec_note:
+            log.info(self._word2vec_note)
         if c.embeddings and self.uses_words:
             from kerasnlp_seq.embeddings import set_embedding_weights
 
@@ -397,6 +464,14 @@ class TextClassificationTask(Task):
                 model.get_layer("embedding"), self.vocab.tokens,
                 c.embeddings, self._matrix, self.coverage,
                 trainable=not c.freeze_embeddings)
+        elif self.coverage is not None and self.uses_words:  # --word2vec
+            from kerasnlp_seq.embeddings import format_coverage
+
+            layer = model.get_layer("embedding")
+            if self._matrix is not None:  # else a resumed run's checkpoint
+                layer.set_weights([self._matrix])  # restores the vectors
+                log.info(format_coverage(self.coverage))
+            layer.trainable = not c.freeze_embeddings
         return model
 
     def compile_args(self):

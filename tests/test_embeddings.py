@@ -119,7 +119,7 @@ def test_text_classifier_starts_from_the_vectors_and_reloads(tmp_path):
     examples = [{"text": "Paris is the plan", "label": "pos"},
                 {"text": "the plan fails", "label": "neg"}]
     task = SentimentTask(SentimentConfig(embeddings=path, embedding_dim=50,
-                                         units=4))
+                                         units=4, vectors_vocab=0))
     task.adapt(examples)  # lower-cased: paris, is, the, plan, fails
     assert (task.coverage["exact"], task.coverage["missing"]) == (2, 3)
     weights = task.build_model().get_layer("embedding").get_weights()[0]
@@ -137,7 +137,7 @@ def test_text_classifier_starts_from_the_vectors_and_reloads(tmp_path):
     assert resumed.shape == (task.vocab.size, 3)
     np.testing.assert_array_equal(resumed, weights)  # read again, same rows
 
-    with pytest.raises(ConfigError, match="--embeddings needs word input"):
+    with pytest.raises(ConfigError, match="--word2vec need word input"):
         SentimentConfig(embeddings=path, representation="char")
 
 
@@ -204,6 +204,119 @@ def test_frozen_vectors_and_words_added_from_the_vectors_file(tmp_path,
     assert f"pretrained vectors {path} not found" in caplog.text
     assert not layer.trainable
 
-    for options in ({"freeze_embeddings": True}, {"vectors_vocab": 10}):
-        with pytest.raises(ConfigError, match="need --embeddings"):
-            SentimentConfig(**options)
+    # Asked for with nothing to apply them to: an error. Sentiment's own
+    # defaults (frozen, 50000 added words) are no request: they apply
+    # when vectors exist.
+    from tasks.spam import SpamConfig
+
+    for options, asked in (({"freeze_embeddings": True},
+                            "--freeze-embeddings"),
+                           ({"vectors_vocab": 10}, "--vectors-vocab")):
+        with pytest.raises(ConfigError, match=f"^{asked} need --embeddings"):
+            SpamConfig(**options)
+    with pytest.raises(ConfigError, match="^--vectors-vocab need"):
+        SentimentConfig(word2vec="off", vectors_vocab=10)
+    SentimentConfig(word2vec="off")
+
+
+def test_word2vec_vectors_from_the_training_texts_seeded_frozen_resumed(
+        tmp_path, helpers, caplog):
+    """--word2vec trains skip-gram vectors on the training texts (no file
+    given), the same on every run; frozen, they survive training, and a
+    resumed run (vectors gone) keeps the checkpoint's without a warning."""
+    from kerasnlp_seq.errors import ConfigError
+    from kerasnlp_seq.word2vec import tokenized, train_word2vec
+    from tasks.sentiment import SentimentConfig, SentimentTask
+
+    examples = [{"text": t, "label": y, "_source": "train.tsv"}
+                for t, y in helpers.make_texts(80, seed=5)]
+    config = SentimentConfig(word2vec="on", word2vec_epochs=2,
+                             embedding_dim=8, units=4, vocab_size=6,
+                             vectors_vocab=100, freeze_embeddings=True)
+    task = SentimentTask(config)
+    task.adapt(examples)
+    with caplog.at_level(logging.INFO, logger="kerasnlp_seq"):
+        task.build_model()  # what adapting did goes to the run's train.log
+    assert "word2vec on train.tsv: 80 texts, 683 tokens -> 31 words x 8" \
+        in caplog.text
+    assert task.coverage["file"] == "word2vec on train.tsv"
+    # 4 real words kept by vocab_size, the rest added from the vectors:
+    # every word seen twice or more has a vector.
+    assert task.coverage["added"] == task.vocab.size - 6 > 0
+    assert task.coverage["exact"] == task.vocab.size - 2
+    assert task.coverage["dim"] == 8
+
+    path = str(tmp_path / "w2v.txt")
+    _, stats = train_word2vec(
+        list(tokenized(ex["text"] for ex in examples)), path, dim=8,
+        epochs=2)
+    assert stats["words"] == task.vocab.size - 2
+    vectors, _ = read_vectors(path)
+    model = task.build_model()
+    layer = model.get_layer("embedding")
+    weights = layer.get_weights()[0]
+    for word in task.vocab.tokens:  # seeded: the same vectors again
+        np.testing.assert_allclose(
+            weights[task.vocab.tokens.index(word) + 2], vectors[word],
+            rtol=1e-5)
+    assert not layer.trainable
+
+    task.save_assets(str(tmp_path))
+    resumed = SentimentTask(config)
+    resumed.load_assets(str(tmp_path))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kerasnlp_seq"):
+        layer = resumed.build_model().get_layer("embedding")
+    assert not layer.trainable and not caplog.text
+    assert resumed.coverage == task.coverage
+
+    with pytest.raises(TypeError, match="lists of tokens"):
+        train_word2vec(["a text"], path)
+    with pytest.raises(DataError, match="no word occurs 1000 times"):
+        SentimentTask(SentimentConfig(
+            word2vec="on", word2vec_min_count=1000)).adapt(examples)
+    with pytest.raises(ConfigError, match="exclude each other"):
+        SentimentConfig(word2vec="on", embeddings=path)
+    with pytest.raises(ConfigError, match="--word2vec need word input"):
+        SentimentConfig(word2vec="on", representation="char")
+
+
+def test_word2vec_auto_needs_enough_text_and_yields_to_a_vectors_file(
+        tmp_path, helpers, caplog):
+    """Sentiment's default, `--word2vec auto`: too little text keeps a
+    random, trained embedding (the bundled sample, SST-2); enough trains
+    vectors; an `--embeddings` file wins; characters alone ignore it."""
+    from kerasnlp_seq.word2vec import tokenized
+    from tasks.sentiment import SentimentConfig, SentimentTask
+
+    examples = [{"text": t, "label": y}
+                for t, y in helpers.make_texts(80, seed=5)]
+    tokens = sum(len(words) for words in tokenized(
+        ex["text"] for ex in examples))  # the toolkit splits off "."
+    small = SentimentTask(SentimentConfig(units=4, embedding_dim=8))
+    assert small.config.word2vec == "auto"
+    small.adapt(examples)
+    with caplog.at_level(logging.INFO, logger="kerasnlp_seq"):
+        layer = small.build_model().get_layer("embedding")
+    assert f"--word2vec auto: {tokens} training tokens, fewer than " \
+           "--word2vec-min-tokens 1000000" in caplog.text
+    assert small.coverage is None and small.vocab.size <= 5000
+    assert layer.trainable  # frozen would keep random vectors: never
+    small.save_assets(str(tmp_path))
+    assert not os.path.exists(tmp_path / "embeddings.json")
+
+    enough = SentimentTask(SentimentConfig(
+        units=4, embedding_dim=8, word2vec_min_tokens=tokens))
+    enough.adapt(examples)
+    assert enough.coverage["file"] == "word2vec on training data"
+    assert not enough.build_model().get_layer("embedding").trainable
+
+    path = write(tmp_path / "v.txt", "the 1 0\nmovie 0 1\n")
+    given = SentimentTask(SentimentConfig(
+        units=4, embeddings=path, word2vec_min_tokens=0))
+    given.adapt(examples)
+    assert given.coverage["file"] == path and given.coverage["dim"] == 2
+    chars = SentimentTask(SentimentConfig(
+        units=4, representation="char", word2vec_min_tokens=0))
+    chars.adapt(examples)
+    assert chars.coverage is None

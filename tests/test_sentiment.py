@@ -227,6 +227,42 @@ def test_stacked_bidirectional_model_round_trips_through_keras_file(
                                together[0], atol=1e-5)
 
 
+def test_word_dropout_drops_whole_words_in_training_only(helpers):
+    """`word_dropout` zeroes a token's whole embedding (never part of it),
+    only in training; prediction is deterministic and padding stays masked.
+    Off by default: no layer."""
+    import keras
+
+    from kerasnlp_seq.errors import ConfigError
+
+    records = [{"text": t, "label": y}
+               for t, y in helpers.make_texts(30, seed=2)]
+    task = task_for(word_dropout=0.5)
+    task.adapt(records)
+    keras.utils.set_random_seed(3)
+    model = task.build_model()
+    layer = model.get_layer("word_dropout")
+    x = np.ones((4, 50, 6), "float32")
+    dropped = keras.ops.convert_to_numpy(layer(x, training=True))
+    per_token = dropped.max(-1)
+    assert set(np.unique(dropped)) == {0.0, 2.0}
+    np.testing.assert_array_equal(dropped.min(-1), per_token)  # whole words
+    assert 0.3 < (per_token == 0).mean() < 0.7
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(layer(x, training=False)), x)
+    texts = ["Good film.", "bad " * 20, ""]
+    together = task.probabilities(model, texts)
+    np.testing.assert_allclose(task.probabilities(model, texts), together)
+    np.testing.assert_allclose(task.probabilities(model, texts[:1])[0],
+                               together[0], atol=1e-5)
+    plain = task_for()
+    plain.adapt(records)
+    assert "word_dropout" not in [
+        layer.name for layer in plain.build_model().layers]
+    with pytest.raises(ConfigError, match=r"`word_dropout`"):
+        SentimentConfig(word_dropout=1.0)
+
+
 # ------------------------------------------------------------ the pooling
 
 
