@@ -53,13 +53,14 @@ def _column_index(column, columns, num_fields, path, line, role):
     return column % num_fields
 
 
-def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None):
+def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None,
+               documents=False):
     """Read a CoNLL column file into sentences of tokens and tags.
 
     One token per line, blank lines between sentences; `-DOCSTART-` lines
-    are skipped; a last sentence without a trailing blank line is kept and
-    empty sentences are dropped. Every token line must have as many columns
-    as the first one (or as `columns` names).
+    start a document; a last sentence without a trailing blank line is kept
+    and empty sentences are dropped. Every token line must have as many
+    columns as the first one (or as `columns` names).
 
     Args:
         path: str or path-like. The file; a `.gz` suffix reads it gzipped.
@@ -69,17 +70,23 @@ def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None):
         sep: str or None. Column separator; None splits on any whitespace.
         columns: sequence of str or None. Names of the columns, in order,
             e.g. `("token", "pos", "chunk", "ner")`.
+        documents: bool. Also give each sentence `"_doc"`: the number of
+            its document (0, 1, ... by `-DOCSTART-` line), or None where
+            no `-DOCSTART-` line came before it.
 
     Returns:
-        A list of `{"tokens": [str], "tags": [str]}` dicts.
+        A list of `{"tokens": [str], "tags": [str]}` dicts (with `"_doc"`
+        if `documents`).
     """
     sentences, tokens, tags = [], [], []
     expected = None if columns is None else len(columns)
-    first_line = indices = None
+    first_line = indices = doc = None
 
     def flush():
         if tokens:
             sentences.append({"tokens": list(tokens), "tags": list(tags)})
+            if documents:
+                sentences[-1]["_doc"] = doc
         tokens.clear()
         tags.clear()
 
@@ -89,6 +96,7 @@ def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None):
             continue
         if text.startswith("-DOCSTART-"):
             flush()
+            doc = 0 if doc is None else doc + 1
             continue
         fields = text.split(sep)
         if expected is None:
@@ -114,20 +122,25 @@ def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None):
     return sentences
 
 
-def read_tagged_jsonl(path, token_key="tokens", tag_key="tags"):
+def read_tagged_jsonl(path, token_key="tokens", tag_key="tags",
+                      documents=False):
     """Read JSON lines of `{"tokens": [...], "tags": [...]}` into sentences.
 
     Blank lines and sentences with no tokens are skipped. Other keys may
     hold other token-level columns (`{"tokens", "ner", "pos"}`): pick them
-    with `token_key` / `tag_key`.
+    with `token_key` / `tag_key`. An optional `"doc"` key (a string or an
+    integer) names the sentence's document.
 
     Args:
         path: str or path-like. The file; a `.gz` suffix reads it gzipped.
         token_key: str. The key of the token list.
         tag_key: str. The key of the tag list (one tag per token).
+        documents: bool. Also give each sentence `"_doc"`: its `"doc"`
+            value, or None without one.
 
     Returns:
-        A list of `{"tokens": [str], "tags": [str]}` dicts.
+        A list of `{"tokens": [str], "tags": [str]}` dicts (with `"_doc"`
+        if `documents`).
     """
     sentences = []
     keys = (token_key, tag_key)
@@ -159,8 +172,15 @@ def read_tagged_jsonl(path, token_key="tokens", tag_key="tags"):
             raise DataError(
                 f"{len(toks)} tokens but {len(tags)} {tag_key!r}; expected "
                 "one tag per token.", path, number)
+        doc = record.get("doc")
+        if doc is not None and (isinstance(doc, bool)
+                                or not isinstance(doc, (str, int))):
+            raise DataError(f"'doc' must be a string or an integer, found "
+                            f"{type(doc).__name__}.", path, number)
         if toks:
             sentences.append({"tokens": toks, "tags": tags})
+            if documents:
+                sentences[-1]["_doc"] = doc
     if not sentences:
         raise DataError("no sentences found; expected JSON lines like "
                         '{"tokens": [...], "tags": [...]}.', path)

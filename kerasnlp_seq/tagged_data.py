@@ -57,8 +57,9 @@ def read_tagged(spec, role="train", format=None, token_column=0,
         tfds_data_dir: str or None. TFDS data directory.
 
     Returns:
-        A list of `{"tokens", "tags", "_source", "_index"}` dicts, or None
-        for a TFDS `valid` role without a validation split.
+        A list of `{"tokens", "tags", "_source", "_index"}` dicts (files
+        add `"_doc"`, the sentence's document or None), or None for a TFDS
+        `valid` role without a validation split.
     """
     if tfds_data.is_tfds(spec):
         from kerasnlp_seq.tfds_tagging import load_tagged
@@ -80,14 +81,16 @@ def read_tagged(spec, role="train", format=None, token_column=0,
             token, tag = _column(token_column), _column(tag_column)
             sentences = conll.read_tagged_jsonl(
                 spec, token_key=token if isinstance(token, str) else "tokens",
-                tag_key=tag if isinstance(tag, str) else "tags")
+                tag_key=tag if isinstance(tag, str) else "tags",
+                documents=True)
         else:
             token, tag = _column(token_column), _column(tag_column)
             names = None
             if isinstance(token, str) or isinstance(tag, str):
                 names = list(columns or [])
             sentences = conll.read_conll(spec, token_column=token,
-                                         tag_column=tag, columns=names)
+                                         tag_column=tag, columns=names,
+                                         documents=True)
     for n, sentence in enumerate(sentences, start=1):
         if not all(token.strip() for token in sentence["tokens"]):
             raise DataError(f"sentence {n} has an empty token; expected "

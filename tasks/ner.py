@@ -80,6 +80,10 @@ class NERConfig:
         0.0, "Recurrent-state dropout (disables cuDNN).")
     head: str = choice("crf", ["crf", "softmax"], "Output layer.")
     bucket: bool = option(True, "Batch sentences of similar length.")
+    doc_context: int = option(
+        0, "Tag consecutive sentences of one document (-DOCSTART- in CoNLL, "
+        "a doc key in JSON lines) together, in windows of up to N tokens; "
+        "batch_size then counts windows (0: one sentence at a time).")
 
     def __post_init__(self):
         validate_choices(self)
@@ -89,6 +93,7 @@ class NERConfig:
                      "char_kernel_size", "max_word_chars", "units",
                      "num_layers"):
             check_range(self, name, 1)
+        check_range(self, "doc_context", 0)
         for name in ("dropout", "embedding_dropout", "recurrent_dropout",
                      "unk_rate"):
             check_range(self, name, 0.0, 1.0, inclusive_high=False)
@@ -151,6 +156,11 @@ class NERTask(Task):
         from kerasnlp_seq.token_encoder import TokenEncoder
 
         c = self.config
+        if c.doc_context and all(ex.get("_doc") is None for ex in examples):
+            log.warning("doc_context=%d has no effect: the training data marks "
+                        "no documents (-DOCSTART- lines, or a doc key in JSON "
+                        "lines), so each sentence is tagged alone.",
+                        c.doc_context)
         self.scheme = resolve_scheme(examples, c.scheme)
         self.train_scheme = (self.scheme if c.train_scheme == "same"
                              or self.scheme == "none" else c.train_scheme)
@@ -242,8 +252,20 @@ class NERTask(Task):
         return [[index.get(t, 0) for t in self._train_tags(ex["tags"])]
                 for ex in examples]
 
+    def windows(self, examples):
+        """Sentence indices tagged together (`doc_context`), or None."""
+        from kerasnlp_seq import doc_context
+
+        if not self.config.doc_context:
+            return None
+        return doc_context.windows(
+            doc_context.documents(examples),
+            [len(ex["tokens"]) for ex in examples], self.config.doc_context)
+
     def dataset(self, examples, batch_size, training, seed=None,
                 batch_tokens=None, with_targets=True):
+        """Batches of sentences, or of `doc_context` windows of sentences."""
+        from kerasnlp_seq import doc_context
         from kerasnlp_seq.tagger import tagger_targets
         from kerasnlp_seq.tagging_pipeline import tagging_dataset
 
@@ -253,25 +275,45 @@ class NERTask(Task):
                 x["words"], self.config.unk_rate)
             return x, y
 
+        tokens = [ex["tokens"] for ex in examples]
+        # Tags convert scheme per sentence, before sentences are joined.
+        ids = self.tag_ids(examples) if with_targets else None
+        spans = self.windows(examples)
+        if spans is not None:
+            tokens = doc_context.join(tokens, spans)
+            ids = None if ids is None else doc_context.join(ids, spans)
         return tagging_dataset(
-            [ex["tokens"] for ex in examples], self._encode, batch_size,
-            training, tag_ids=self.tag_ids(examples) if with_targets else None,
+            tokens, self._encode, batch_size,
+            training, tag_ids=ids,
             targets=lambda y: tagger_targets(self.config.head, y), seed=seed,
             augment=drop_singletons if self.config.unk_rate > 0 else None,
             bucket=self.config.bucket, batch_tokens=batch_tokens)
 
     # ---------------------------------------------------------- results
-    def predict_tags(self, model, token_lists, batch_size=64):
-        """Tag names (training scheme) for lists of tokens, in order."""
+    def predict_tags(self, model, token_lists, batch_size=64, docs=None):
+        """Tag names (training scheme) for lists of tokens, in order.
+
+        `docs` (one document key per sentence, None for none) lets
+        consecutive sentences of one document share context, as in
+        training with `doc_context`.
+        """
+        from kerasnlp_seq import doc_context
         from kerasnlp_seq.tagging_pipeline import predict_tag_ids
 
         token_lists = [list(t) for t in token_lists]
         if not token_lists:
             return []
-        ds = self.dataset([{"tokens": t} for t in token_lists], batch_size,
-                          training=False, with_targets=False)
+        docs = [None] * len(token_lists) if docs is None else list(docs)
+        examples = [{"tokens": t, "_doc": d}
+                    for t, d in zip(token_lists, docs)]
+        ds = self.dataset(examples, batch_size, training=False,
+                          with_targets=False)
         rows = predict_tag_ids(model, ds, self.__dict__.setdefault(
             "_functions", {}))
+        spans = self.windows(examples)
+        if spans is not None:
+            rows = doc_context.split(rows, spans,
+                                     [len(t) for t in token_lists])
         return [[self.tags[i] for i in row[:len(tokens)]]
                 for row, tokens in zip(rows, token_lists)]
 
@@ -281,7 +323,9 @@ class NERTask(Task):
         from kerasnlp_seq.tagged_data import resolve_scheme
         from kerasnlp_seq.tagging import convert_tags, entity_scores
 
-        predicted = self.predict_tags(model, [ex["tokens"] for ex in examples])
+        predicted = self.predict_tags(
+            model, [ex["tokens"] for ex in examples],
+            docs=[ex.get("_doc") for ex in examples])
         gold = [ex["tags"] for ex in examples]
         tokens = sum(len(g) for g in gold)
         if self.scheme == "none":
