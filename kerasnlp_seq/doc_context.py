@@ -73,5 +73,54 @@ def split(rows, spans, lengths):
 
 
 def documents(sentences):
-    """Each sentence's `_doc`, or None where the source marked none."""
-    return [s.get("_doc") for s in sentences]
+    """A key per sentence that only consecutive sentences of one document share.
+
+    Sentences join a window only if they share a key: the same `_source`
+    and `_doc`, and, where both have an `_index` (their place in the
+    source), neighbouring places. A shuffled or subsampled list therefore
+    never joins sentences out of order. None where no document is marked.
+
+    >>> documents([{"_doc": 0, "_index": 1}, {"_doc": 0, "_index": 2},
+    ...            {"_doc": 0, "_index": 5}, {"_doc": 1}, {"_doc": None}])
+    [1, 1, 2, 3, None]
+    """
+    keys, run, previous = [], 0, None
+    for sentence in sentences:
+        doc = sentence.get("_doc")
+        if doc is None:
+            keys.append(None)
+            previous = None
+            continue
+        here = (sentence.get("_source"), doc, sentence.get("_index"))
+        if (previous is None or here[:2] != previous[:2]
+                or (here[2] is not None and previous[2] is not None
+                    and here[2] != previous[2] + 1)):
+            run += 1
+        keys.append(run)
+        previous = here
+    return keys
+
+
+def split_documents(sentences, fraction, seed):
+    """Hold back a seeded `fraction` of whole documents, order kept.
+
+    Sentences without a document count as documents of their own.
+
+    Returns:
+        `(train, valid)`: lists of sentences, each in the input order, or
+        None for fewer than two documents (nothing to hold back whole).
+    """
+    import random
+
+    keys = [k if k is not None else ("sentence", i)
+            for i, k in enumerate(documents(sentences))]
+    unique = list(dict.fromkeys(keys))
+    if len(unique) < 2:
+        return None
+    random.Random(seed).shuffle(unique)
+    n_valid = min(max(1, int(round(len(unique) * fraction))),
+                  len(unique) - 1)
+    held = set(unique[:n_valid])
+    train = [s for s, k in zip(sentences, keys) if k not in held]
+    valid = [s for s, k in zip(sentences, keys) if k in held]
+    return train, valid

@@ -142,6 +142,17 @@ class NERTask(Task):
             columns=[n.strip() for n in c.columns.split(",")],
             tfds_data_dir=c.tfds_data_dir)
 
+    def split_validation(self, examples, fraction, seed):
+        """With `doc_context`, hold back whole documents (order kept), so
+        that windows stay runs of consecutive sentences."""
+        from kerasnlp_seq import doc_context
+
+        if self.config.doc_context:
+            split = doc_context.split_documents(examples, fraction, seed)
+            if split is not None:
+                return split
+        return super().split_validation(examples, fraction, seed)
+
     def _train_tags(self, tags):
         from kerasnlp_seq.tagging import convert_tags
 

@@ -141,3 +141,34 @@ def test_training_with_doc_context_round_trips(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="kerasnlp_seq"):
         NERTask(config).adapt(examples)
     assert "doc_context=40 has no effect" in caplog.text
+
+
+def test_shuffled_sentences_never_join_out_of_order():
+    sentences = [{"tokens": ["x"] * 3, "_doc": 0, "_index": i, "_source": "f"}
+                 for i in (1, 2, 4, 5, 3)]
+    keys = doc_context.documents(sentences)
+    assert keys == [1, 1, 2, 2, 3]
+    spans = doc_context.windows(keys, [3] * 5, 100)
+    assert spans == [[0, 1], [2, 3], [4]]
+    # Another file with the same document number is another document.
+    other = dict(sentences[2], _source="g", _index=3)
+    assert doc_context.documents([sentences[1], other]) == [1, 2]
+
+
+def test_validation_split_holds_back_whole_documents():
+    sentences = [{"tokens": ["x"], "_doc": d, "_index": i + 1, "_source": "f"}
+                 for i, d in enumerate([0, 0, 1, 1, 1, 2, 3, 3, 4, 5])]
+    task = NERTask(NERConfig(doc_context=16))
+    train, valid = task.split_validation(sentences, 0.3, seed=1)
+    assert len(train) + len(valid) == len(sentences)
+    held = {s["_doc"] for s in valid}
+    assert len(held) == 2 and not held & {s["_doc"] for s in train}
+    for part in (train, valid):
+        assert [s["_index"] for s in part] == sorted(s["_index"] for s in part)
+    assert task.split_validation(sentences, 0.3, seed=1) == (train, valid)
+    # One document only, or no doc_context: the sentence-level split.
+    one = [dict(s, _doc=0) for s in sentences]
+    train, valid = task.split_validation(one, 0.3, seed=1)
+    assert len(valid) == 3 and len(train) == 7
+    plain = NERTask(NERConfig()).split_validation(sentences, 0.3, seed=1)
+    assert len(plain[1]) == 3
