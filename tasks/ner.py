@@ -331,12 +331,13 @@ class NERTask(Task):
     def evaluate(self, model, examples, run_dir=None):
         """Entity P/R/F1 (conlleval) in the gold data's own scheme, or token
         accuracy for tags without entities."""
+        from kerasnlp_seq.doc_context import documents
         from kerasnlp_seq.tagged_data import resolve_scheme
         from kerasnlp_seq.tagging import convert_tags, entity_scores
 
         predicted = self.predict_tags(
             model, [ex["tokens"] for ex in examples],
-            docs=[ex.get("_doc") for ex in examples])
+            docs=documents(examples))
         gold = [ex["tags"] for ex in examples]
         tokens = sum(len(g) for g in gold)
         if self.scheme == "none":
