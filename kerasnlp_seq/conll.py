@@ -136,7 +136,8 @@ def read_tagged_jsonl(path, token_key="tokens", tag_key="tags",
         token_key: str. The key of the token list.
         tag_key: str. The key of the tag list (one tag per token).
         documents: bool. Also give each sentence `"_doc"`: its `"doc"`
-            value, or None without one.
+            value, or None without one. Without it the `"doc"` key is
+            not read.
 
     Returns:
         A list of `{"tokens": [str], "tags": [str]}` dicts (with `"_doc"`
@@ -172,7 +173,7 @@ def read_tagged_jsonl(path, token_key="tokens", tag_key="tags",
             raise DataError(
                 f"{len(toks)} tokens but {len(tags)} {tag_key!r}; expected "
                 "one tag per token.", path, number)
-        doc = record.get("doc")
+        doc = record.get("doc") if documents else None
         if doc is not None and (isinstance(doc, bool)
                                 or not isinstance(doc, (str, int))):
             raise DataError(f"'doc' must be a string or an integer, found "

@@ -40,7 +40,8 @@ def _column(value):
 
 
 def read_tagged(spec, role="train", format=None, token_column=0,
-                tag_column=-1, columns=None, tfds_data_dir=None):
+                tag_column=-1, columns=None, tfds_data_dir=None,
+                documents=False):
     """Read tagged sentences from a file or a TFDS data set.
 
     Args:
@@ -55,11 +56,13 @@ def read_tagged(spec, role="train", format=None, token_column=0,
             tags (default `tags`); for TFDS, the tag feature (`ner`, `pos`).
         columns: list of str or None. Names of the CoNLL columns.
         tfds_data_dir: str or None. TFDS data directory.
+        documents: bool. Files also give each sentence `"_doc"`, its
+            document (`-DOCSTART-` count, or JSON lines' `"doc"`) or None.
 
     Returns:
-        A list of `{"tokens", "tags", "_source", "_index"}` dicts (files
-        add `"_doc"`, the sentence's document or None), or None for a TFDS
-        `valid` role without a validation split.
+        A list of `{"tokens", "tags", "_source", "_index"}` dicts (and
+        `"_doc"`, see `documents`), or None for a TFDS `valid` role
+        without a validation split.
     """
     if tfds_data.is_tfds(spec):
         from kerasnlp_seq.tfds_tagging import load_tagged
@@ -82,7 +85,7 @@ def read_tagged(spec, role="train", format=None, token_column=0,
             sentences = conll.read_tagged_jsonl(
                 spec, token_key=token if isinstance(token, str) else "tokens",
                 tag_key=tag if isinstance(tag, str) else "tags",
-                documents=True)
+                documents=documents)
         else:
             token, tag = _column(token_column), _column(tag_column)
             names = None
@@ -90,7 +93,7 @@ def read_tagged(spec, role="train", format=None, token_column=0,
                 names = list(columns or [])
             sentences = conll.read_conll(spec, token_column=token,
                                          tag_column=tag, columns=names,
-                                         documents=True)
+                                         documents=documents)
     for n, sentence in enumerate(sentences, start=1):
         if not all(token.strip() for token in sentence["tokens"]):
             raise DataError(f"sentence {n} has an empty token; expected "

@@ -140,7 +140,7 @@ class NERTask(Task):
             spec, role, format=c.format, token_column=c.token_column,
             tag_column=c.tag_column,
             columns=[n.strip() for n in c.columns.split(",")],
-            tfds_data_dir=c.tfds_data_dir)
+            tfds_data_dir=c.tfds_data_dir, documents=c.doc_context > 0)
 
     def split_validation(self, examples, fraction, seed):
         """With `doc_context`, hold back whole documents (order kept), so

@@ -57,6 +57,8 @@ def test_read_jsonl_doc_key(tmp_path):
                                 "doc": [1]}) + "\n")
     with pytest.raises(DataError, match=r"docs.jsonl:1: 'doc' must be"):
         read_tagged_jsonl(path, documents=True)
+    # Without documents asked for, the key is not read.
+    assert "_doc" not in read_tagged_jsonl(path)[0]
 
 
 @pytest.mark.parametrize("budget", [0, 1, 5, 9, 100])
@@ -94,8 +96,7 @@ def test_windows_convert_tags_per_sentence(tmp_path):
     (x, y), = list(ds)
     # "Intro" has no document; the first document is one window of 4 tokens.
     assert x["words"].shape[0] == 3
-    ids = y["tags"] if isinstance(y, dict) else y
-    rows = [[task.tags[i] for i in row] for row in ids.numpy().tolist()]
+    rows = [[task.tags[i] for i in row] for row in y["tags"].numpy().tolist()]
     # IOB1 -> BIOES per sentence: Peter Blackburn is one entity, BRUSSELS
     # (I-LOC, the next sentence) another, not a continuation.
     assert rows[1][:4] == ["B-PER", "E-PER", "S-LOC", "O"]
