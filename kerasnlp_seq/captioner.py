@@ -130,11 +130,13 @@ class WordPresenceLoss(keras.layers.Layer):
 
 
 def decoder_kwargs(embedding_dim=256, cell="lstm", units=256, num_layers=1,
-                   attention="bahdanau", dropout=0.0, word_dropout=0.0):
+                   attention="bahdanau", dropout=0.0, word_dropout=0.0,
+                   attention_from="top"):
     """The `RecurrentDecoder` arguments, as stored with a run."""
     return dict(embedding_dim=embedding_dim, cell=cell, units=units,
                 num_layers=num_layers, attention=attention, dropout=dropout,
-                word_dropout=word_dropout, name="decoder")
+                word_dropout=word_dropout, attention_from=attention_from,
+                name="decoder")
 
 
 def build_captioner(vocab_size, encoder=None, features_shape=None,

@@ -74,6 +74,19 @@ def check_range(config, name, low=None, high=None, inclusive_high=True,
             f"Received: {name}={value!r}")
 
 
+def check_attention_from(config, layers_field):
+    """`attention_from="bottom"` needs an attention and two or more decoder
+    layers (`config.<layers_field>`): raise `ConfigError` otherwise."""
+    layers = getattr(config, layers_field)
+    if config.attention_from == "bottom" and (
+            config.attention == "none" or layers < 2):
+        raise ConfigError(
+            "`attention_from='bottom'` feeds the attention context to the "
+            "decoder layers above the first: it needs an attention and "
+            f"`{layers_field}` >= 2. Received: attention="
+            f"{config.attention!r}, {layers_field}={layers}")
+
+
 def field_type(cls, f):
     """The plain Python type of a dataclass field (Optional unwrapped)."""
     hints = typing.get_type_hints(cls)

@@ -22,8 +22,14 @@ mask, so a Keras loss ignores padded positions. The scores are either Luong's
 Computing attention after the recurrent layers (no input feeding) keeps
 teacher forcing one parallel pass over the target; it is the arrangement of
 TensorFlow's NMT tutorial and of Luong's global attention without input
-feeding. `attention="none"` is the pure context-vector model: the decoder
-sees the source only through its initial state.
+feeding. With `attention_from="bottom"` and two or more layers, the bottom
+layer's output queries the attention instead and every layer above it reads
+the context beside its input (the decoder of GNMT, Wu et al. 2016, and a
+parallel form of the conditional GRU of Nematus and Caglayan et al. 2017), so
+the upper recurrence sees what was attended at every earlier step while
+teacher forcing stays one pass per layer. `attention="none"` is the pure
+context-vector model: the decoder sees the source only through its initial
+state.
 
 Every layer has a fixed name under the decoder's `name`, so after
 `keras.saving.load_model` the decoder is rebuilt around the loaded layers
@@ -42,6 +48,7 @@ from kerasnlp_seq.builder import build_recurrent
 from kerasnlp_seq.lazy import keras
 
 ATTENTION_TYPES = ("none", "luong", "bahdanau")
+ATTENTION_FROM = ("top", "bottom")
 PAD_ID = 0
 
 
@@ -73,6 +80,11 @@ class RecurrentDecoder:
         attention: str. `"none"`, `"luong"` (general score) or `"bahdanau"`.
         attention_units: int or None. Bahdanau's scoring width (default
             `units`).
+        attention_from: str. Which layer's outputs query the attention:
+            `"top"` (Luong: attention over the top layer's outputs feeds
+            only the output layer) or `"bottom"` (GNMT: the first layer's
+            outputs query it, and the context is concatenated to the input
+            of every layer above). The same with one layer.
         dropout: float in [0, 1). Dropout on the embeddings, between layers
             and before the output layer.
         word_dropout: float in [0, 1). In training, the embeddings of whole
@@ -107,11 +119,16 @@ class RecurrentDecoder:
     def __init__(self, vocab_size, embedding_dim=256, cell="gru", units=256,
                  num_layers=1, attention="none", attention_units=None,
                  dropout=0.0, word_dropout=0.0, embeddings_initializer=None,
-                 tie_embeddings=False, name="decoder"):
+                 tie_embeddings=False, attention_from="top", name="decoder"):
         if attention not in ATTENTION_TYPES:
             raise ValueError(
                 "Unknown `attention` for `RecurrentDecoder`. Expected one of "
                 f"{list(ATTENTION_TYPES)}. Received: attention={attention!r}")
+        if attention_from not in ATTENTION_FROM:
+            raise ValueError(
+                "Unknown `attention_from` for `RecurrentDecoder`. Expected "
+                f"one of {list(ATTENTION_FROM)}. Received: "
+                f"attention_from={attention_from!r}")
         for arg, value in (("vocab_size", vocab_size),
                            ("embedding_dim", embedding_dim)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -148,6 +165,10 @@ class RecurrentDecoder:
             word_dropout_layer(word_dropout, f"{name}_word_dropout")
             if word_dropout else None)
         self.attention = None
+        # Index of the layer whose outputs query the attention; the layers
+        # above it read the context beside their input.
+        self.query_layer = (0 if attention_from == "bottom"
+                            else num_layers - 1)
         if attention != "none":
             from kerasnlp_seq.attention import BahdanauAttention
             from kerasnlp_seq.attention import LuongAttention
@@ -158,6 +179,9 @@ class RecurrentDecoder:
                 BahdanauAttention(attention_units or units,
                                   name=f"{name}_attention"))
             self.concat = keras.layers.Concatenate(name=f"{name}_concat")
+            self.feed = [
+                keras.layers.Concatenate(name=f"{name}_context_feed{i + 1}")
+                for i in range(self.query_layer + 1, num_layers)]
             self.attention_output = keras.layers.Dense(
                 units, activation="tanh", use_bias=False,
                 name=f"{name}_attention_output")
@@ -213,16 +237,36 @@ class RecurrentDecoder:
                 f"`RecurrentDecoder(attention={self.attention_type!r})` "
                 "needs `memory` (the sequence to attend over).")
 
-    def _head(self, x, memory, memory_mask, training):
-        """Attention (if any) and the output layer over decoder outputs."""
-        weights = None
-        if self.attention is not None:
-            context, weights = self.attention(x, memory, mask=memory_mask)
+    def _layers(self, x, states, memory, memory_mask, training):
+        """Run the recurrent layers and the attention over embedded `x`.
+
+        Returns `(top outputs, context or None, weights or None, new states
+        per layer)`; the same code serves a whole prefix and one step.
+        """
+        context = weights = None
+        new_states = []
+        for i, stack in enumerate(self.stacks):
+            if i > 0:
+                x = self.dropout(x, training=training)
+                if context is not None:
+                    x = self.feed[i - self.query_layer - 1]([x, context])
+            out = stack.layers[0](x, initial_state=list(states[i]),
+                                  training=training)
+            x = out[0]
+            new_states.append(list(out[1:]))
+            if self.attention is not None and i == self.query_layer:
+                context, weights = self.attention(x, memory,
+                                                  mask=memory_mask)
+        return x, context, weights, new_states
+
+    def _head(self, x, context, training):
+        """The attentional layer (if any) and the output layer."""
+        if context is not None:
             x = self.attention_output(self.concat([x, context]))
         x = self.dropout(x, training=training)
         if self.tied:
-            return self.embedding(x, reverse=True), weights
-        return self.output(x), weights
+            return self.embedding(x, reverse=True)
+        return self.output(x)
 
     def __call__(self, target_in, initial_state, memory=None,
                  memory_mask=None, training=None):
@@ -251,11 +295,9 @@ class RecurrentDecoder:
         if self.word_dropout is not None:
             x = self.word_dropout(x, training=training)
         x = self.dropout(x, training=training)
-        for i, stack in enumerate(self.stacks):
-            if i > 0:
-                x = self.dropout(x, training=training)
-            x = stack(x, initial_state=states[i], training=training)[0]
-        return self._head(x, memory, memory_mask, training)
+        x, context, weights, _ = self._layers(x, states, memory, memory_mask,
+                                              training)
+        return self._head(x, context, training), weights
 
     # ---------------------------------------------------------- generation
     def step(self, token_ids, state, static=None):
@@ -269,15 +311,11 @@ class RecurrentDecoder:
         import tensorflow as tf
 
         x = self.embedding(token_ids[:, None])
-        new_state = []
-        for layer_states, stack in zip(state, self.stacks):
-            out = stack.layers[0](x, initial_state=list(layer_states),
-                                  training=False)
-            x = out[0]
-            new_state.append(list(out[1:]))
         memory = None if static is None else static["memory"]
         mask = None if static is None else static["mask"]
-        logits, weights = self._head(x, memory, mask, False)
+        x, context, weights, new_state = self._layers(x, state, memory, mask,
+                                                      False)
+        logits = self._head(x, context, False)
         logits = tf.cast(logits[:, 0, :], tf.float32)
         logits += tf.one_hot(PAD_ID, self.vocab_size, on_value=-1e9)
         log_probs = tf.nn.log_softmax(logits)

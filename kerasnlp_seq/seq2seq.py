@@ -41,7 +41,8 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
                   cell="gru", encoder_units=256, encoder_layers=1,
                   bidirectional=True, units=256, decoder_layers=1,
                   attention="luong", dropout=0.3, tie_embeddings=False,
-                  word_dropout=0.0, share_embeddings=False, name="seq2seq"):
+                  word_dropout=0.0, share_embeddings=False,
+                  attention_from="top", name="seq2seq"):
     """An attention encoder-decoder trained by teacher forcing.
 
     Args:
@@ -57,6 +58,8 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
             final states when their width differs, an identity otherwise.
         decoder_layers: int. Stacked decoder layers.
         attention: str. `"none"`, `"luong"` or `"bahdanau"`.
+        attention_from: str. `"top"` or `"bottom"`: which decoder layer
+            queries the attention (`RecurrentDecoder`'s argument).
         dropout: float. On the source embeddings, between layers and before
             the output layer.
         tie_embeddings: bool. The target embeddings are also the output
@@ -91,7 +94,7 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
         return RecurrentDecoder(
             target_vocab_size, word_dropout=word_dropout, **decoder_kwargs(
                 embedding_dim, cell, units, decoder_layers, attention,
-                dropout, tie_embeddings))
+                dropout, tie_embeddings, attention_from))
 
     # Unseeded Keras initializers take their seeds when constructed, so the
     # layers are made in a fixed order: the decoder after the encoder,
@@ -127,12 +130,12 @@ def build_seq2seq(source_vocab_size, target_vocab_size, embedding_dim=256,
 
 
 def decoder_kwargs(embedding_dim, cell, units, decoder_layers, attention,
-                   dropout, tie_embeddings=False):
+                   dropout, tie_embeddings=False, attention_from="top"):
     """`RecurrentDecoder` arguments of a `build_seq2seq` model."""
     return dict(embedding_dim=embedding_dim, cell=cell, units=units,
                 num_layers=decoder_layers, attention=attention,
                 dropout=dropout, tie_embeddings=tie_embeddings,
-                name="decoder")
+                attention_from=attention_from, name="decoder")
 
 
 class Seq2SeqDecoder:
@@ -145,7 +148,7 @@ class Seq2SeqDecoder:
     Args:
         model: a built or reloaded `build_seq2seq` model.
         target_vocab_size, embedding_dim, cell, units, decoder_layers,
-            attention, dropout, tie_embeddings: as given to
+            attention, dropout, tie_embeddings, attention_from: as given to
             `build_seq2seq`.
         start_id, end_id: int. The target side's start and end token ids.
         max_length: int. The most target tokens generated; a batch also
@@ -157,13 +160,13 @@ class Seq2SeqDecoder:
     def __init__(self, model, target_vocab_size, embedding_dim, cell, units,
                  decoder_layers, attention, dropout, start_id, end_id,
                  max_length, beam_width=5, length_penalty=0.6,
-                 tie_embeddings=False):
+                 tie_embeddings=False, attention_from="top"):
         from kerasnlp_seq.decoder import RecurrentDecoder
 
         self.decoder = RecurrentDecoder.from_model(
             model, target_vocab_size, **decoder_kwargs(
                 embedding_dim, cell, units, decoder_layers, attention,
-                dropout, tie_embeddings))
+                dropout, tie_embeddings, attention_from))
         self.attends = attention != "none"  # else no memory in the model
         self.encoder = keras.Model(
             model.get_layer(SOURCE).output,

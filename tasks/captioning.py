@@ -26,7 +26,8 @@ import os
 import sys
 import typing
 
-from kerasnlp_seq.config import check_range, choice, option, validate_choices
+from kerasnlp_seq.config import (check_attention_from, check_range, choice,
+                                 option, validate_choices)
 from kerasnlp_seq.errors import ConfigError, DataError
 from kerasnlp_seq.registry import register_task
 from kerasnlp_seq.task import Task
@@ -114,6 +115,11 @@ class CaptioningConfig:
     attention: str = choice("bahdanau", ["none", "luong", "bahdanau"],
                             "Attention over the feature map (none: Show "
                             "and Tell).")
+    attention_from: str = choice(
+        "top", ["top", "bottom"],
+        "Decoder layer whose outputs query the attention: top (Luong), or "
+        "bottom, with the context fed to every layer above (GNMT; needs "
+        "--num-layers 2 or more).")
     dropout: float = option(0.3, "Dropout on image features and decoder.")
     word_dropout: float = option(
         0.0, "Rate at which whole caption tokens are dropped from the "
@@ -148,6 +154,7 @@ class CaptioningConfig:
         if self.cnn_filters != "auto":
             _parse_filters(self.cnn_filters)
         check_range(self, "cnn_convs", 1)
+        check_attention_from(self, "num_layers")
 
     @property
     def frozen(self):
@@ -262,7 +269,8 @@ class CaptioningTask(Task):
         c = self.config
         return dict(embedding_dim=c.embedding_dim, cell=c.cell, units=c.units,
                     num_layers=c.num_layers, attention=c.attention,
-                    dropout=c.dropout, word_dropout=c.word_dropout)
+                    dropout=c.dropout, word_dropout=c.word_dropout,
+                    attention_from=c.attention_from)
 
     def build_model(self):
         from kerasnlp_seq.captioner import build_captioner

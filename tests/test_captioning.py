@@ -225,6 +225,9 @@ def test_config_validation():
     with pytest.raises(ConfigError, match=r"`cnn_convs` of CaptioningConfig "
                                           r"must be >= 1"):
         CaptioningConfig(cnn_convs=0)
+    with pytest.raises(ConfigError, match=r"attention_from='bottom'.*"
+                                          r"num_layers=1"):
+        CaptioningConfig(attention_from="bottom")
     assert CaptioningConfig(encoder="mobilenet_v2").frozen
     assert not CaptioningConfig().frozen
 
@@ -309,6 +312,30 @@ def test_batches_hold_images_with_all_their_captions_and_show_and_tell(
     with pytest.raises(RunError, match="this model has no attention"):
         task.plot_attention(model, examples[1]["image"],
                             str(tmp_path / "a.png"))
+
+
+def test_attention_from_the_bottom_layer_saves_reloads_and_captions(
+        tmp_path):
+    from tasks.captioning import CaptioningConfig, CaptioningTask
+
+    task = CaptioningTask(CaptioningConfig(
+        units=8, embedding_dim=4, min_count=1, cnn_filters="4,8",
+        max_length=4, num_layers=2, attention_from="bottom", beam_width=2))
+    examples = task.read(SAMPLE, "train")[:4]
+    task.adapt(examples)
+    model = task.build_model()
+    # The second layer reads its input (8 units) and the context (the
+    # feature map's 8 channels).
+    kernel = model.get_layer("decoder_rnn2_lstm_1").cell.kernel
+    assert kernel.shape[0] == 16
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    reloaded = task.load_model(path)
+    pixels = np.stack([ex["pixels"] for ex in examples])
+    for method in ("greedy", "beam"):
+        ids = [task.generator(m).ids(pixels, method)[0].numpy()
+               for m in (model, reloaded)]
+        np.testing.assert_array_equal(ids[0], ids[1])
 
 
 def test_word_presence_loss_matches_by_hand_and_only_in_training(tmp_path):

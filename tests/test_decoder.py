@@ -21,7 +21,7 @@ VOCAB = 10  # 0 pad, 1 start, 2 end, 3-9 symbols
 
 
 def _model(cell, attention, num_layers=1, units=16, dropout=0.0,
-           tie_embeddings=False):
+           tie_embeddings=False, attention_from="top"):
     """Encoder (BiGRU/BiLSTM, summed states) + decoder, functional."""
     source = keras.Input((None,), dtype="int32", name="source")
     target_in = keras.Input((None,), dtype="int32", name="target_in")
@@ -31,7 +31,8 @@ def _model(cell, attention, num_layers=1, units=16, dropout=0.0,
         return_sequences=True, return_state=True, name="encoder")(x)
     decoder = RecurrentDecoder(VOCAB, 16, cell=cell, units=units,
                                num_layers=num_layers, attention=attention,
-                               dropout=dropout, tie_embeddings=tie_embeddings)
+                               dropout=dropout, tie_embeddings=tie_embeddings,
+                               attention_from=attention_from)
     logits, _ = decoder(target_in, states, memory=memory)
     return keras.Model([source, target_in], logits), decoder, states, memory
 
@@ -52,13 +53,42 @@ def test_step_by_step_equals_teacher_forcing(cell, attention):
     _assert_steps_match_teacher_forcing(model, decoder, cell, attention)
 
 
-def _assert_steps_match_teacher_forcing(model, decoder, cell, attention):
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("attention", ["luong", "bahdanau"])
+def test_attention_from_the_bottom_layer_feeds_the_layers_above(cell,
+                                                               attention):
+    keras.utils.set_random_seed(0)
+    model, decoder, _, _ = _model(cell, attention, num_layers=3,
+                                  attention_from="bottom")
+    # Layers 2 and 3 read their input (16) and the context (16 summed
+    # encoder units): their input kernels are 32 rows deep, layer 1's 16.
+    depths = [model.get_layer(f"decoder_rnn{i}_{cell}_1").cell.kernel.shape[0]
+              for i in (1, 2, 3)]
+    assert depths == [16, 32, 32]
+    _assert_steps_match_teacher_forcing(model, decoder, cell, attention,
+                                        num_layers=3)
+    # The attention weights follow the bottom layer: changing only the top
+    # layer's weights leaves them alone and changes the logits.
+    source = np.array([[3, 4, 5, 6]], "int32")
+    target = np.array([[1, 4, 5]], "int32")
+    probe = keras.Model(model.inputs, [model.output, model.get_layer(
+        "decoder_attention").output[1]])
+    logits, weights = (t.numpy() for t in probe([source, target]))
+    top = model.get_layer(f"decoder_rnn3_{cell}_1").cell.kernel
+    top.assign(top.numpy() + 0.5)
+    logits2, weights2 = (t.numpy() for t in probe([source, target]))
+    np.testing.assert_allclose(weights2, weights, atol=1e-6)
+    assert np.abs(logits2 - logits).max() > 1e-3
+
+
+def _assert_steps_match_teacher_forcing(model, decoder, cell, attention,
+                                        num_layers=2):
     encoder = _encoder(model, cell)
     source = np.array([[3, 4, 5, 6], [7, 8, 0, 0]], "int32")
     target = np.array([[1, 4, 5, 6, 9], [1, 3, 3, 0, 0]], "int32")
     forced = tf.nn.log_softmax(model([source, target])[..., 1:]).numpy()
     memory, *state = encoder(source)
-    state = [list(state)] * 2
+    state = [list(state)] * num_layers
     static = None
     if attention != "none":
         static = {"memory": memory, "mask": tf.constant(source != 0)}
@@ -179,6 +209,8 @@ def test_logits_are_masked_float32_and_attention_sums_to_one():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="Unknown `attention`"):
         RecurrentDecoder(10, attention="dot")
+    with pytest.raises(ValueError, match="Unknown `attention_from`"):
+        RecurrentDecoder(10, attention="luong", attention_from="middle")
     with pytest.raises(ValueError, match="positive int"):
         RecurrentDecoder(0)
     decoder = RecurrentDecoder(10, 4, cell="lstm", units=4, num_layers=2,

@@ -247,6 +247,8 @@ def test_over_long_sentences_are_truncated_with_a_count(caplog):
          shared_vocab=False),
     dict(cell="lstm", attention="luong", encoder_units=8, units=8,
          share_embeddings=True),
+    dict(cell="gru", attention="luong", encoder_units=8, units=8,
+         decoder_layers=2, attention_from="bottom"),
 ])
 def test_model_variants_build_save_reload_and_decode(options, tmp_path):
     pairs = [{"source": s, "target": t} for s, t in read_pairs(8)]
@@ -302,6 +304,12 @@ def test_config_is_checked():
     with pytest.raises(ConfigError, match="`share_embeddings` needs "
                        "`shared_vocab`"):
         TranslationConfig(share_embeddings=True, shared_vocab=False)
+    for bad in (dict(decoder_layers=1), dict(decoder_layers=2,
+                                             attention="none")):
+        with pytest.raises(ConfigError, match="attention_from='bottom'"):
+            TranslationConfig(attention_from="bottom", **bad)
+    with pytest.raises(ConfigError, match="Unknown `attention_from`"):
+        TranslationConfig(attention_from="middle", decoder_layers=2)
     # The default size follows --shared-vocab; a given one is kept.
     assert TranslationConfig().vocab_size == 6000
     assert TranslationConfig(shared_vocab=False).vocab_size == 4000
