@@ -32,6 +32,29 @@ def parse_overrides(items):
     return overrides
 
 
+def training_parser(description, workdir, epochs, patience):
+    """An `argparse` parser with the options every training benchmark takes:
+    `--epochs`, `--patience`, `--set key=value` (repeatable), `--workdir`
+    and `--no-write`; a script adds its own before `parse_args()`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--patience", type=int, default=patience)
+    parser.add_argument("--set", action="append", default=[],
+                        help="task or train option override, key=json_value")
+    parser.add_argument("--workdir", default=workdir)
+    parser.add_argument("--no-write", action="store_true")
+    return parser
+
+
+def training_overrides(args):
+    """The run options of parsed `training_parser` arguments: epochs,
+    patience, then every `--set` (which wins)."""
+    return {"epochs": args.epochs, "patience": args.patience,
+            **parse_overrides(args.set)}
+
+
 def peak_rss_mb():
     """Peak resident memory of this process so far, in MiB (Linux: KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

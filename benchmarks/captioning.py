@@ -18,7 +18,6 @@ test list can be scored independently: `kerasnlp-seq evaluate WORKDIR/run
 --data DIR?split=test`. Nothing here reads the test list.
 """
 
-import argparse
 import csv
 import json
 import os
@@ -74,20 +73,15 @@ def run(overrides, workdir, minutes):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _results.training_parser(__doc__.splitlines()[0],
+                                      "/tmp/captioning_benchmark", epochs=30,
+                                      patience=3)
     parser.add_argument("--minutes", type=float, default=45.0,
                         help="wall-clock cap on training")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--patience", type=int, default=3)
-    parser.add_argument("--set", action="append", default=[],
-                        help="task or train option override, key=json_value")
-    parser.add_argument("--workdir", default="/tmp/captioning_benchmark")
     parser.add_argument("--label", default="defaults",
                         help="names this run's RESULTS.md section")
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    overrides = {"epochs": args.epochs, "patience": args.patience,
-                 **_results.parse_overrides(args.set)}
+    overrides = _results.training_overrides(args)
     row = run(overrides, args.workdir, args.minutes)
     print(json.dumps(row), flush=True)
     columns = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr",

@@ -15,7 +15,6 @@ so the held-out test half can be scored independently:
 here reads eng.testb.
 """
 
-import argparse
 import csv
 import json
 import os
@@ -75,17 +74,12 @@ def run(name, overrides, workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _results.training_parser(__doc__.splitlines()[0],
+                                      "/tmp/ner_benchmark", epochs=25,
+                                      patience=5)
     parser.add_argument("--only", choices=sorted(VARIANTS), action="append")
-    parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--patience", type=int, default=5)
-    parser.add_argument("--set", action="append", default=[],
-                        help="task or train option override, key=json_value")
-    parser.add_argument("--workdir", default="/tmp/ner_benchmark")
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    overrides = {"epochs": args.epochs, "patience": args.patience,
-                 **_results.parse_overrides(args.set)}
+    overrides = _results.training_overrides(args)
     rows = []
     for name in args.only or list(VARIANTS):
         rows.append(run(name, overrides, args.workdir))

@@ -30,7 +30,6 @@ length penalty 1.5), with decoding speed, training minutes, target tokens/s
 and peak RSS.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -121,20 +120,15 @@ def run(name, overrides, workdir, minutes):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _results.training_parser(__doc__.splitlines()[0],
+                                      "/tmp/translation_benchmark",
+                                      epochs=40, patience=3)
     parser.add_argument("--dataset", choices=sorted(DATASETS),
                         action="append")
     parser.add_argument("--minutes", type=float, default=45.0,
                         help="training time cap per data set (0: none)")
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--patience", type=int, default=3)
-    parser.add_argument("--set", action="append", default=[],
-                        help="task or train option override, key=json_value")
-    parser.add_argument("--workdir", default="/tmp/translation_benchmark")
-    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    overrides = {"epochs": args.epochs, "patience": args.patience,
-                 **_results.parse_overrides(args.set)}
+    overrides = _results.training_overrides(args)
     rows = []
     for name in args.dataset or ["multi30k"]:
         rows += run(name, overrides, args.workdir, args.minutes)
