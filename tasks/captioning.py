@@ -129,6 +129,8 @@ class CaptioningConfig:
         0.0, "Weight of an auxiliary training loss: the pooled image "
         "predicts the words of its captions (a direct signal for the "
         "encoder; 0: off).")
+    label_smoothing: float = option(
+        0.0, "Label smoothing of the caption loss (as in translation).")
     decoding: str = choice("beam", ["greedy", "beam"], "Decoding method.")
     beam_width: int = option(5, "Beam size.")
     length_penalty: float = option(
@@ -145,6 +147,7 @@ class CaptioningConfig:
         check_range(self, "word_dropout", 0.0, 1.0, inclusive_high=False)
         check_range(self, "length_penalty", 0.0)
         check_range(self, "word_loss", 0.0)
+        check_range(self, "label_smoothing", 0.0, 1.0, inclusive_high=False)
         if self.image_size != 0:
             check_range(self, "image_size", 32, 1024)
         if self.encoder == "cnn" and self.encoder_weights:
@@ -292,8 +295,10 @@ class CaptioningTask(Task):
     def compile_args(self):
         import keras
 
+        from kerasnlp_seq.translation_metrics import SmoothedSparseCrossentropy
+
         return dict(
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            loss=SmoothedSparseCrossentropy(self.config.label_smoothing),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
 
     def caption_ids(self, examples):

@@ -228,6 +228,8 @@ def test_config_validation():
     with pytest.raises(ConfigError, match=r"attention_from='bottom'.*"
                                           r"num_layers=1"):
         CaptioningConfig(attention_from="bottom")
+    with pytest.raises(ConfigError, match=r"`label_smoothing`"):
+        CaptioningConfig(label_smoothing=1.0)
     assert CaptioningConfig(encoder="mobilenet_v2").frozen
     assert not CaptioningConfig().frozen
 
@@ -395,3 +397,32 @@ def test_word_presence_loss_matches_by_hand_and_only_in_training(tmp_path):
         reloaded, [str(i) for i in range(10)], dict(units=8, embedding_dim=4),
         start_id=2, end_id=3, max_length=4).captions(x["image"])
     assert len(captions) == 2
+
+
+def test_label_smoothing_is_the_loss_and_padding_stays_free():
+    import keras
+    import tensorflow as tf
+
+    from kerasnlp_seq.captioner import build_captioner
+    from kerasnlp_seq.image_encoder import build_image_encoder
+    from tasks.captioning import CaptioningConfig, CaptioningTask
+
+    rng = np.random.RandomState(0)
+    model = build_captioner(10, build_image_encoder(32, filters=(4,)),
+                            units=8, embedding_dim=4)
+    task = CaptioningTask(CaptioningConfig(label_smoothing=0.2))
+    model.compile(optimizer="adam", **task.compile_args())
+    x = {"image": rng.randint(0, 255, (2, 32, 32, 3)).astype("uint8"),
+         "captions": np.array([[[2, 4, 5], [2, 6, 0]], [[2, 8, 9],
+                                                         [2, 4, 9]]])}
+    y = np.array([[4, 5, 3], [6, 3, 0], [8, 9, 3], [4, 9, 3]])
+    data = tf.data.Dataset.from_tensors((x, y))
+    loss = model.evaluate(data, verbose=0, return_dict=True)["loss"]
+    out = model.predict(data, verbose=0)
+    log_p = out - np.log(np.exp(out).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(log_p, y[..., None], -1)[..., 0]
+    smoothed = 0.8 * nll - 0.2 * log_p.mean(-1)
+    assert np.isclose(loss, smoothed[y > 0].mean(), rtol=1e-4)
+    assert not np.isclose(loss, nll[y > 0].mean(), rtol=1e-3)
+    assert CaptioningTask(CaptioningConfig()).compile_args()[
+        "loss"].label_smoothing == 0.0
