@@ -130,7 +130,8 @@ class CaptioningConfig:
         "predicts the words of its captions (a direct signal for the "
         "encoder; 0: off).")
     label_smoothing: float = option(
-        0.0, "Label smoothing of the caption loss (as in translation).")
+        0.0, "Label smoothing of the caption loss (as in translation); "
+        "0.1 scored the same as 0 on Flickr8k (benchmarks/RESULTS.md).")
     decoding: str = choice("beam", ["greedy", "beam"], "Decoding method.")
     beam_width: int = option(5, "Beam size.")
     length_penalty: float = option(
