@@ -23,7 +23,8 @@ class Task:
         Config: type. The task's frozen config dataclass.
         monitor: tuple. `(metric, mode)` that early stopping watches.
         layer_modules: tuple of str. Modules whose import registers the
-            custom layers this task's models use (for `load_model`).
+            custom layers this task's models use (for `load_model`, which
+            also imports `kerasnlp_seq.losses` for every task).
         input_help: str. What `predict` reads, for the CLI help.
         train_defaults: dict. This task's defaults for `TrainConfig`
             fields (e.g. a larger batch), applied before a config file
@@ -110,7 +111,9 @@ class Task:
 
         import keras
 
-        for module in self.layer_modules:
+        # The shared losses (saved with a compiled model), then the task's
+        # own layers.
+        for module in ("kerasnlp_seq.losses", *self.layer_modules):
             importlib.import_module(module)
         return keras.saving.load_model(path)
 

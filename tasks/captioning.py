@@ -296,7 +296,7 @@ class CaptioningTask(Task):
     def compile_args(self):
         import keras
 
-        from kerasnlp_seq.translation_metrics import SmoothedSparseCrossentropy
+        from kerasnlp_seq.losses import SmoothedSparseCrossentropy
 
         return dict(
             loss=SmoothedSparseCrossentropy(self.config.label_smoothing),

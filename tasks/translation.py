@@ -142,8 +142,7 @@ class TranslationTask(Task):
     # measured (benchmarks/RESULTS.md, translation section).
     train_defaults = {"batch_size": 64, "epochs": 10, "patience": 3,
                       "clipnorm": 5.0, "lr_schedule": "cosine"}
-    layer_modules = ("kerasnlp_seq.attention", "kerasnlp_seq.layers",
-                     "kerasnlp_seq.translation_metrics")
+    layer_modules = ("kerasnlp_seq.attention", "kerasnlp_seq.layers")
     input_help = "one source sentence per line"
     inference_options = ("decoding", "beam_width", "length_penalty")
 
@@ -259,7 +258,7 @@ class TranslationTask(Task):
     def compile_args(self):
         import keras
 
-        from kerasnlp_seq.translation_metrics import SmoothedSparseCrossentropy
+        from kerasnlp_seq.losses import SmoothedSparseCrossentropy
 
         return dict(
             loss=SmoothedSparseCrossentropy(self.config.label_smoothing),

@@ -183,6 +183,21 @@ def test_saved_model_in_fresh_process_matches_predict(sample_run, cli,
     assert served["caption"][1].endswith("yellow circle on the right")
 
 
+def test_run_reloads_in_a_fresh_process(sample_run, tmp_path):
+    # model.keras holds the compiled loss; a process that never compiled
+    # a model must still resolve it (kerasnlp_seq.losses, imported by
+    # Task.load_model for every task).
+    code = ("import sys; from kerasnlp_seq import runs; "
+            "task, model, _ = runs.load_run(sys.argv[1]); "
+            "print('LOSS', type(model.loss).__name__, "
+            "model.loss.label_smoothing)")
+    proc = subprocess.run([sys.executable, "-c", code, sample_run],
+                          cwd=str(tmp_path), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "LOSS SmoothedSparseCrossentropy 0.0" in proc.stdout
+
+
 def test_bad_inputs_are_one_line_errors(sample_run, cli, tmp_path, helpers):
     missing = str(tmp_path / "missing.png")
     helpers.assert_one_line_error(cli("predict", sample_run, missing),
