@@ -9,6 +9,7 @@ become one-line messages with exit code 1; bad arguments exit with 2.
 
 import dataclasses
 import json
+import logging
 import os
 import sys
 
@@ -123,6 +124,15 @@ class TrainGroup(click.Group):
             ctx = click.get_current_context()
             overrides = {**_overrides(ctx, task_cls.Config),
                          **_overrides(ctx, TrainConfig)}
+            if params["resume"]:
+                given = [f"--{k.replace('_', '-')}" for k in (
+                    *overrides, *[k for k in ("data", "valid", "config",
+                                              "overwrite") if params[k]])]
+                if given:
+                    raise click.UsageError(
+                        f"--resume continues the run as it was started; "
+                        f"{', '.join(given)} cannot change it (start a new "
+                        "run to change them).")
             task_config, train_config = runs.resolve_config(
                 name, params["config"], overrides)
             run_dir, metrics = runs.train(
@@ -167,6 +177,31 @@ def _format_metrics(metrics):
 @click.version_option(package_name="kerasnlp-seq")
 def main():
     """kerasnlp-seq: applied NLP with recurrent networks (Keras 3)."""
+    _show_warnings()
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time of each record."""
+
+    def __init__(self):
+        super().__init__()
+        self.setLevel(logging.WARNING)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def _show_warnings():
+    """The toolkit's warnings (skipped examples, truncations) on stderr,
+    one line each; `runs.train` also writes them to the run's train.log."""
+    log = logging.getLogger("kerasnlp_seq")
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        log.addHandler(_StderrHandler())
 
 
 @main.command("tasks")
@@ -226,8 +261,8 @@ def evaluate_command(run_dir, data, as_json, options):
 @main.command("predict")
 @click.argument("run_dir", type=click.Path())
 @click.argument("inputs", nargs=-1)
-@click.option("--file", "input_file", type=click.File("r", encoding="utf-8"),
-              help="Read inputs from a file, one per line.")
+@click.option("--file", "input_file", type=click.Path(dir_okay=False),
+              help="Read inputs from a UTF-8 file, one per line.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]),
               default="text", show_default=True)
 @click.option("--attention-plot", type=click.Path(dir_okay=False),
@@ -240,25 +275,53 @@ def predict_command(run_dir, inputs, input_file, fmt, attention_plot,
     """Predict for INPUTS (or --file, or standard input, one per line)."""
     from kerasnlp_seq import runs
 
-    if input_file is not None:
-        inputs = [line.rstrip("\n") for line in input_file]
-    elif not inputs:
-        inputs = [line.rstrip("\n") for line in sys.stdin]
-    inputs = [i for i in inputs if i.strip()]
+    if input_file is not None and inputs:
+        raise click.UsageError("give inputs as arguments or with --file, "
+                               "not both.")
+    lines = list(inputs) or _input_lines(input_file)
+    inputs = [i for i in lines if i.strip()]
     if not inputs:
-        raise click.UsageError("no input: give texts, --file, or stdin.")
+        raise click.UsageError(
+            f"no input: {input_file} has no non-blank line." if input_file
+            else "no input: give texts, --file, or stdin.")
     task, answers = runs.predict(run_dir, inputs,
                                  attention_plot=attention_plot,
                                  options=options)
+    # A blank input keeps its place (an empty line, a record without an
+    # answer), so the output lines up with the input.
+    answers = iter(answers)
+    rows = [(raw, next(answers) if raw.strip() else None) for raw in lines]
     if fmt == "json":
-        click.echo(json.dumps([{"input": i, **a} for i, a in
-                               zip(inputs, answers)], indent=2,
-                              ensure_ascii=False))
+        click.echo(json.dumps(
+            [{"input": raw, **answer} if answer is not None
+             else {"input": raw, "skipped": "empty input"}
+             for raw, answer in rows], indent=2, ensure_ascii=False))
     else:
-        for raw, answer in zip(inputs, answers):
-            click.echo(task.format_prediction(raw, answer))
+        for raw, answer in rows:
+            click.echo(task.format_prediction(raw, answer)
+                       if answer is not None else "")
     if attention_plot:
         click.echo(f"Attention plot written to {attention_plot}", err=True)
+
+
+def _input_lines(input_file):
+    """Lines of `--file` or of standard input, strictly UTF-8."""
+    from kerasnlp_seq.errors import DataError
+
+    if input_file is not None:
+        from kerasnlp_seq.readers import open_lines
+
+        return [text.rstrip("\r\n") for _, text in open_lines(input_file)]
+    lines = []
+    for lineno, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            lines.append(raw.decode("utf-8").rstrip("\r\n"))
+        except UnicodeDecodeError as e:
+            raise DataError(
+                f"bytes that are not UTF-8 at column {e.start + 1} "
+                f"({raw[e.start:e.start + 4]!r}); send UTF-8 text.",
+                "<stdin>", lineno) from None
+    return lines
 
 
 @main.command("export")

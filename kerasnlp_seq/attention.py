@@ -110,6 +110,7 @@ class LuongAttention(_BaseAttention):
 
     Example:
 
+    >>> import numpy as np
     >>> layer = LuongAttention()
     >>> context, weights = layer(np.ones((2, 6)), np.ones((2, 4, 3)),
     ...                          mask=np.array([[1, 1, 1, 0]] * 2, bool))
@@ -172,6 +173,7 @@ class BahdanauAttention(_BaseAttention):
 
     Example:
 
+    >>> import numpy as np
     >>> layer = BahdanauAttention(units=8)
     >>> context, weights = layer(np.ones((2, 5, 6)), np.ones((2, 4, 3)))
     >>> tuple(context.shape), tuple(weights.shape)

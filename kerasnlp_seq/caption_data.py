@@ -34,8 +34,8 @@ import numpy as np
 
 from kerasnlp_seq import tfds_data
 from kerasnlp_seq.errors import DataError
-from kerasnlp_seq.images import (load_images, native_shape, resize_pixels,
-                                 resolve)
+from kerasnlp_seq.images import (load_images, native_shape, report_skipped,
+                                 resize_pixels, resolve)
 from kerasnlp_seq.readers import open_lines, read_table
 
 TOKEN_FILE = "Flickr8k.token.txt"
@@ -242,8 +242,9 @@ def _read_tfds(spec, role, data_dir, limit):
 def attach_pixels(records, size, echo=None):
     """Decode every record's image to `uint8` `(size, size, 3)`, once.
 
-    Records whose image is missing or corrupt are reported (each by name
-    through `echo`, then a count) and dropped.
+    Records whose image is missing or corrupt are reported once each, by
+    name, then with a count (through `echo`, else as logged warnings) and
+    dropped.
 
     Returns:
         The kept records, each with a `"pixels"` array.
@@ -258,9 +259,9 @@ def attach_pixels(records, size, echo=None):
             record["pixels"] = resize_pixels(record.pop("array"),
                                              size).numpy()
     out = [r for r in records if "pixels" in r]
-    if failures and echo is not None:
-        echo(f"Skipped {len(failures)} of {len(records)} images that could "
-             "not be read.")
+    if failures:
+        report_skipped(f"Skipped {len(failures)} of {len(records)} images "
+                       "that could not be read.", echo)
     if not out:
         raise DataError(f"none of the {len(records)} images could be read "
                         f"(first: {failures[0][0]}: {failures[0][1]}).")

@@ -17,7 +17,8 @@ def plot_caption_attention(pixels, tokens, weights, path, title=None,
 
     Args:
         pixels: `uint8` array `(S, S, 3)`. The image as the model saw it.
-        tokens: list of str. The generated words (the end token included).
+        tokens: list of str. The generated words, the end token when one
+            was generated (none when the length cap cut the caption).
         weights: array `(len(tokens), h, w)`. Attention per word over the
             feature map.
         path: str. The PNG file to write.

@@ -334,7 +334,8 @@ class RecurrentDecoder:
             memory_mask: bool `(batch, tv)` or None (all positions real).
             start_id: int. The token fed first.
             end_id: int. The token that ends a sequence.
-            max_length: int. The most tokens to generate.
+            max_length: int, or an int `(batch,)` tensor of per-sequence
+                caps (`kerasnlp_seq.decoding`). The most tokens to generate.
             method: str. `"greedy"` or `"beam"`.
             beam_width: int. Beam size (`"beam"` only).
             length_penalty: float. GNMT alpha (`"beam"` only).

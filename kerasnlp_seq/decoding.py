@@ -18,9 +18,16 @@ Everything is TensorFlow ops (`tf.while_loop`, `tf.TensorArray`,
 `tf.math.top_k`), so both run eagerly, inside `tf.function` with a dynamic
 batch size, and inside an exported SavedModel.
 
-Outputs: `ids` exclude the start token and include the end token; positions
-after it are 0 (pad). `lengths` count generated tokens including the end
-token (`max_length` for a sequence that never ended).
+`max_length` is one cap for the whole batch (an int or a scalar tensor) or
+one cap per sequence (an int `(batch,)` tensor): a sequence that reaches its
+own cap is finished there as if it had ended (no end token is added), so
+its result does not depend on the other sequences of the batch. The loop
+runs to the largest cap at most; a finished sequence only extends with pad.
+
+Outputs: `ids` are `(batch, largest cap)`; they exclude the start token and
+include the end token; positions after it are 0 (pad). `lengths` count
+generated tokens including the end token (the sequence's cap for one that
+never ended).
 """
 
 import tensorflow as tf
@@ -37,6 +44,12 @@ def _check(start_id, end_id, max_length, beam_width=1, length_penalty=0.0):
     if isinstance(max_length, int) and max_length < 1:
         raise ValueError("`max_length` must be a positive int. "
                          f"Received: max_length={max_length!r}")
+    rank = getattr(max_length, "shape", None)
+    rank = None if rank is None else tf.TensorShape(rank).rank
+    if rank is not None and rank > 1:
+        raise ValueError(
+            "`max_length` must be an int, a scalar or a `(batch,)` tensor of "
+            f"per-sequence caps. Received: a tensor of rank {rank}")
     if not isinstance(beam_width, int) or beam_width < 1:
         raise ValueError("`beam_width` must be a positive int. "
                          f"Received: beam_width={beam_width!r}")
@@ -54,6 +67,19 @@ def _call(step_fn, tokens, state, static):
             f"new_state, extras). Received: {type(out).__name__}")
     log_probs = tf.cast(out[0], tf.float32)
     return log_probs, out[1], (out[2] if len(out) == 3 else None)
+
+
+def _caps(max_length, batch_size):
+    """`(caps, limit)`: int32 per-sequence caps `(batch,)` and the loop's
+    limit, their largest (`max_length` itself when it is one cap)."""
+    if isinstance(max_length, int):
+        return tf.fill([batch_size], max_length), max_length
+    max_length = tf.cast(tf.convert_to_tensor(max_length), tf.int32)
+    caps = tf.broadcast_to(max_length, [batch_size])
+    if max_length.shape.rank == 0:
+        return caps, max_length
+    # At least 1: `tf.reduce_max` of an empty batch is the smallest int.
+    return caps, tf.maximum(tf.reduce_max(caps), 1)
 
 
 def _relaxed(x):
@@ -87,14 +113,17 @@ def greedy_decode(step_fn, initial_state, batch_size, start_id, end_id,
         batch_size: int or scalar int tensor. The number of sequences.
         start_id: int. The token fed at the first step.
         end_id: int. The token that ends a sequence.
-        max_length: int or scalar int tensor. The most tokens to generate.
+        max_length: int, scalar int tensor or int `(batch,)` tensor. The
+            most tokens to generate, for the batch or per sequence (each
+            positive); a sequence stops at its own cap.
         static: optional nested structure of per-example tensors passed to
             `step_fn` unchanged at every step.
 
     Returns:
-        `(ids, lengths)`: int32 `(batch, max_length)` and `(batch,)`; plus
-        `extras` when `step_fn` returns them: the same structure stacked to
-        `(batch, max_length, ...)`, zero after each sequence's end token.
+        `(ids, lengths)`: int32 `(batch, max(max_length))` and `(batch,)`;
+        plus `extras` when `step_fn` returns them: the same structure stacked
+        to `(batch, max(max_length), ...)`, zero after each sequence's end
+        token (or cap).
 
     Example:
 
@@ -108,6 +137,7 @@ def greedy_decode(step_fn, initial_state, batch_size, start_id, end_id,
     """
     _check(start_id, end_id, max_length)
     end_id = tf.cast(end_id, tf.int32)
+    caps, limit = _caps(max_length, batch_size)
     tokens = tf.fill([batch_size], tf.cast(start_id, tf.int32))
     finished = tf.zeros([batch_size], tf.bool)
     lengths = tf.zeros([batch_size], tf.int32)
@@ -117,7 +147,8 @@ def greedy_decode(step_fn, initial_state, batch_size, start_id, end_id,
         next_ids = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         next_ids = tf.where(alive, next_ids, PAD_ID)
         lengths = tf.where(alive, t + 1, lengths)
-        finished = tf.logical_or(finished, tf.equal(next_ids, end_id))
+        # A sequence at its cap is finished as if it had ended there.
+        finished = finished | tf.equal(next_ids, end_id) | (t + 1 >= caps)
         ids_ta = ids_ta.write(t, next_ids)
         if extras_ta is not None:
             def keep(ta, x):
@@ -153,17 +184,17 @@ def greedy_decode(step_fn, initial_state, batch_size, start_id, end_id,
         else _relaxed(x), loop_vars)
     loop_vars = tf.while_loop(
         lambda t, tokens, finished, *_: tf.logical_and(
-            t < max_length, tf.logical_not(tf.reduce_all(finished))),
+            t < limit, tf.logical_not(tf.reduce_all(finished))),
         body, loop_vars, shape_invariants=invariants)
     _, _, _, lengths, _, ids_ta = loop_vars[:6]
-    ids = _pad_to(tf.transpose(ids_ta.stack()), max_length)
+    ids = _pad_to(tf.transpose(ids_ta.stack()), limit)
     if extras_ta is None:
         return ids, lengths
 
     def stack(ta):
         x = ta.stack()
         perm = [1, 0] + list(range(2, x.shape.rank))
-        return _pad_to(tf.transpose(x, perm), max_length)
+        return _pad_to(tf.transpose(x, perm), limit)
     return ids, lengths, tf.nest.map_structure(stack, loop_vars[6])
 
 
@@ -178,8 +209,13 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
 
     Hypotheses are ranked by `sum(log_probs) / ((5 + length) / 6) ** alpha`.
     A beam that emits `end_id` is finished: it keeps its score and length and
-    only extends with pad. Decoding stops when every beam of every example is
-    finished, or after `max_length` steps.
+    only extends with pad. A beam that reaches its example's cap
+    (`max_length`, per example when a vector) is finished the same way, with
+    the score of the tokens it has (no end token is added or scored) and the
+    cap as its length: the hypotheses alive at the cap compete with those
+    that ended before under the same penalised score, exactly as when the
+    example is decoded alone with that `max_length`. Decoding stops when
+    every beam of every example is finished, or after the largest cap.
 
     Args:
         step_fn: callable. `step_fn(token_ids, state[, static])` returning
@@ -190,7 +226,9 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
         batch_size: int or scalar int tensor. The number of sequences.
         start_id: int. The token fed at the first step.
         end_id: int. The token that ends a sequence.
-        max_length: int or scalar int tensor. The most tokens to generate.
+        max_length: int, scalar int tensor or int `(batch,)` tensor. The
+            most tokens to generate, for the batch or per example (each
+            positive).
         beam_width: int. The number of hypotheses kept per example.
         length_penalty: float. GNMT alpha; 0 ranks by total log-probability.
         static: optional nested structure of per-example tensors, tiled once
@@ -198,8 +236,8 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
 
     Returns:
         `(ids, lengths, scores)` for the best hypothesis of each example:
-        int32 `(batch, max_length)`, int32 `(batch,)` and its length-penalised
-        float32 score `(batch,)`.
+        int32 `(batch, max(max_length))`, int32 `(batch,)` and its
+        length-penalised float32 score `(batch,)`.
 
     Example:
 
@@ -213,6 +251,8 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
     """
     _check(start_id, end_id, max_length, beam_width, length_penalty)
     end_id = tf.cast(end_id, tf.int32)
+    caps, limit = _caps(max_length, batch_size)
+    at_cap = lambda t: (t + 1 >= caps)[:, None]  # (batch, 1) after step t
     k = beam_width
     state = tf.nest.map_structure(lambda x: _tile(x, k), initial_state)
     if static is not None:
@@ -223,7 +263,7 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
                      [batch_size, 1])
     lengths = tf.zeros([batch_size, k], tf.int32)
     finished = tf.zeros([batch_size, k], tf.bool)
-    seqs = tf.zeros([batch_size, k, max_length], tf.int32)
+    seqs = tf.zeros([batch_size, k, limit], tf.int32)
     batch_offsets = tf.range(batch_size)[:, None] * k  # (batch, 1)
 
     def body(t, tokens, scores, lengths, finished, seqs, state):
@@ -245,9 +285,10 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
         lengths = tf.gather(cand_lengths, parent, batch_dims=1)
         was_finished = tf.gather(finished, parent, batch_dims=1)
         token = tf.where(was_finished, PAD_ID, token)
-        # Dead candidates (impossible tokens, unused beams) count as finished.
+        # Dead candidates (impossible tokens, unused beams) count as finished,
+        # and so do the beams of an example at its cap.
         finished = was_finished | tf.equal(token, end_id) | (
-            scores < NEG_INF / 2)
+            scores < NEG_INF / 2) | at_cap(t)
         seqs = tf.gather(seqs, parent, batch_dims=1)
         seqs += token[..., None] * tf.one_hot(t, tf.shape(seqs)[-1],
                                               dtype=tf.int32)
@@ -261,10 +302,10 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
                  state)
     _, _, scores, lengths, finished, seqs, _ = tf.while_loop(
         lambda t, tokens, scores, lengths, finished, *_: tf.logical_and(
-            t < max_length, tf.logical_not(tf.reduce_all(finished))),
+            t < limit, tf.logical_not(tf.reduce_all(finished))),
         body, loop_vars,
         shape_invariants=tf.nest.map_structure(_relaxed, loop_vars))
-    # Beams never finished have length max_length (their count of tokens).
+    # Beams that reached their cap have it as length (their count of tokens).
     final = scores / length_penalty_fn(lengths, length_penalty)
     best = tf.argmax(final, axis=-1, output_type=tf.int32)[:, None]
     take = lambda x: tf.gather(x, best, batch_dims=1)[:, 0]

@@ -106,10 +106,25 @@ def read_image(path, size):
     try:
         return _decoder(size)(tf.constant(data)).numpy()
     except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
-        message = str(e.message if hasattr(e, "message") else e)
-        raise ValueError(
-            "not a decodable JPEG/PNG/GIF/BMP image ("
-            + message.strip().splitlines()[0][:120] + ")") from None
+        detail = _decode_detail(e.message if hasattr(e, "message") else e)
+        raise ValueError("not a decodable JPEG/PNG/GIF/BMP image"
+                         + (f": {detail}" if detail else "")) from None
+
+
+def _decode_detail(message):
+    """What TensorFlow said about bytes that do not decode, readable: its
+    first line without graph node names (`{{function_node ...}}`), or ""
+    when it only says the format is unknown."""
+    import re
+
+    lines = str(message).strip().splitlines()
+    line = re.sub(r"\{\{[^{}]*\}\}|\[\[.*?\]\]", "",
+                  lines[0] if lines else "")
+    line = re.sub(r"^\w+::\w+ failed\.\s*", "", line.strip())
+    line = line.strip().rstrip(".").strip()
+    if not line or line.lower().startswith("unknown image file format"):
+        return ""
+    return line[:120]
 
 
 def load_images(paths, size, echo=None):
@@ -118,7 +133,8 @@ def load_images(paths, size, echo=None):
     Args:
         paths: list of str. Image files.
         size: int. The side of the square output.
-        echo: callable or None. Called with one line per failed file.
+        echo: callable or None. Called with one line per failed file
+            (without it, each line is logged as a warning instead).
 
     Returns:
         `(pixels, kept, failures)`: `uint8` `(len(kept), size, size, 3)`, the
@@ -139,10 +155,24 @@ def load_images(paths, size, echo=None):
             kept.append(i)
             continue
         message = f"{failures[-1][0]}: skipped image ({failures[-1][1]})."
-        log.warning(message)
-        if echo is not None:
-            echo(message)
+        report_skipped(message, echo)
     return pixels[:len(kept)], kept, failures
+
+
+def report_skipped(message, echo=None):
+    """Report a skipped image (or a count of them) once.
+
+    Args:
+        message: str. One line.
+        echo: callable or None. Shows the line (the CLI prints it); the log
+            then keeps it at INFO, for a run's log file. Without `echo` the
+            line is logged as a warning.
+    """
+    if echo is None:
+        log.warning(message)
+    else:
+        echo(message)
+        log.info(message)
 
 
 def resolve(path, root):

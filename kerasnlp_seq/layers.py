@@ -1,14 +1,16 @@
 """Small Keras layers the stock set lacks, registered for `.keras` reloads.
 
-Importing this module also registers the builder's recurrent layers
-(`kerasnlp_seq.recurrent`), so `import kerasnlp_seq.layers` is the one
-import a script needs before `keras.saving.load_model` of a toolkit model.
+Importing this module also imports every other module of the toolkit that
+registers a Keras class (recurrent layers, attention, CRF, character
+encoders, captioner parts, losses, metrics: `REGISTERING_MODULES`), so
+`import kerasnlp_seq.layers` is the one import a script needs before
+`keras.saving.load_model` of any toolkit model or run's `model.keras`.
 """
+
+import importlib
 
 import keras
 from keras import ops
-
-from kerasnlp_seq import recurrent  # noqa: F401  (registers FastLSTM, ...)
 
 
 @keras.saving.register_keras_serializable(package="kerasnlp_seq")
@@ -136,3 +138,13 @@ class TiedEmbedding(keras.layers.ReversibleEmbedding):
     def variable_serialization_spec(self):
         spec = super().variable_serialization_spec
         return {**spec, None: [*spec[None], "logit_bias"]}
+
+
+# Last, so that modules importing names from this one find them defined.
+# tests/test_layers.py checks this list against every
+# `register_keras_serializable` in the package.
+REGISTERING_MODULES = ("attention", "captioner", "char_features", "chars",
+                       "crf", "entity_metric", "losses", "recurrent",
+                       "tagger")
+for _module in REGISTERING_MODULES:
+    importlib.import_module(f"kerasnlp_seq.{_module}")

@@ -5,9 +5,9 @@ cross-entropy over logits with optional label smoothing (Szegedy et al.
 2016), which Keras's sparse loss lacks. Padding is excluded by the Keras
 mask the decoder's logits carry.
 
-A compiled model saves its loss in `model.keras`, so `Task.load_model`
-imports this module for every task: the registered name resolves whichever
-task saved it.
+A compiled model saves its loss in `model.keras`; `kerasnlp_seq.layers`
+(which `Task.load_model` imports for every task) imports this module, so the
+registered name resolves whichever task saved it.
 """
 
 import keras
@@ -27,6 +27,7 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
     Example:
 
+    >>> import numpy as np
     >>> loss = SmoothedSparseCrossentropy(0.1)
     >>> logits = np.array([[[0.0, 2.0, 0.0]]])
     >>> round(float(loss(np.array([[1]]), logits)), 4)

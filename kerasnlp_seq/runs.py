@@ -5,6 +5,8 @@ creates the run directory, so a bad input leaves nothing behind. The
 directory holds:
 
     config.json         task, task config, train config, data, status
+                        ("training", "fitted" once the best model is saved,
+                        "complete" when everything below is written)
     vocab / labels      whatever the task's preprocessing saves
     model.keras         the best model (reloads with keras.saving.load_model)
     metrics.json        final validation metrics, flat names
@@ -29,13 +31,14 @@ in memory, and asks `count_examples` rather than `len()`.
 
 import datetime
 import logging
+import logging.handlers
 import os
 import shutil
 import warnings
 
 from kerasnlp_seq import config as config_lib
 from kerasnlp_seq import registry
-from kerasnlp_seq.errors import RunError
+from kerasnlp_seq.errors import DataError, RunError
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
@@ -112,7 +115,37 @@ def _prepare_directory(output, overwrite, resume, chief=True):
         raise RunError(
             f"{output}: already exists. Use --overwrite to replace it or "
             "--resume to continue it.")
+    if exists and chief and not _is_run_directory(output):
+        raise RunError(
+            f"{output}: not a run directory (no {CONFIG_FILE} of a run); "
+            "--overwrite replaces only a previous run. Choose another "
+            "--output, or remove it yourself.")
     return None
+
+
+def _is_run_directory(path):
+    """Whether `path` is a directory holding a run's `config.json`."""
+    config_path = os.path.join(path, CONFIG_FILE)
+    if not os.path.isfile(config_path):
+        return False
+    try:
+        run_config = config_lib.load_json(config_path)
+    except ValueError:  # not JSON: a ConfigError
+        return False
+    return isinstance(run_config, dict) and "task" in run_config
+
+
+def _check_data_outside(output, *specs):
+    """Refuse to overwrite a directory that holds the data read from."""
+    root = os.path.realpath(output)
+    for spec in specs:
+        if not spec or _is_tfds(spec):
+            continue
+        path = os.path.realpath(spec.split("?", 1)[0])
+        if path == root or path.startswith(root + os.sep):
+            raise RunError(
+                f"{output}: holds the data ({spec}); --overwrite would "
+                "delete it. Choose another --output.")
 
 
 def count_examples(examples):
@@ -141,8 +174,14 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
             fraction (`train_config.valid_fraction`) of the training data.
         output: str or None. The run directory (default `runs/<task>`).
         task_config: the task's Config instance (defaults if None).
-        train_config: a `TrainConfig` (defaults if None).
-        overwrite: bool. Replace an existing run directory.
+        train_config: a `TrainConfig`; None: the task's defaults, as the
+            CLI resolves them (`resolve_config(task_name)`, e.g. NER's 28
+            epochs and clipnorm 5). A given one is used as it is: build
+            it with `resolve_config(task_name, overrides={...})` to change
+            a few fields and keep the task's other defaults.
+        overwrite: bool. Replace an existing run directory (only a run:
+            any other non-empty directory, or one holding `data`, is
+            refused).
         resume: bool. Continue an interrupted run in `output`.
         verbose: Keras `fit` verbosity (progress bar by default).
         echo: callable. Where one-line progress messages go.
@@ -155,6 +194,8 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
     task_cls = registry.get_task_class(task_name)
     output = output or os.path.join("runs", task_name)
     distribution = (train_config.distribution if train_config else "none")
+    if overwrite and not resume:
+        _check_data_outside(output, data, valid)
     previous = _prepare_directory(output, overwrite, resume,
                                   distribute.is_chief(distribution))
     if previous is not None:
@@ -164,7 +205,8 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
             config_lib.TrainConfig, previous["train_config"], "resumed config")
         data, valid = previous["data"], previous["valid"]
     task = task_cls(task_config)
-    train_config = train_config or config_lib.TrainConfig()
+    if train_config is None:
+        train_config = resolve_config(task_name)[1]
     data = data or task.default_data()
     if data is None:
         raise RunError(f"task {task_name!r} has no bundled sample: give --data.")
@@ -175,6 +217,34 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
     import keras
 
     keras.utils.set_random_seed(train_config.seed)
+    # What reading the data logs (skipped or truncated examples) reaches
+    # train.log too, once the run directory exists.
+    early_log = logging.handlers.MemoryHandler(
+        capacity=100000, flushLevel=logging.CRITICAL + 1)
+    handlers = [early_log]
+    if not log.handlers and not logging.getLogger().handlers:
+        # Warnings stay on stderr, as Python shows them with no handler
+        # set up (which any handler here would otherwise switch off).
+        console = logging.StreamHandler()
+        console.setLevel(logging.WARNING)
+        handlers.append(console)
+    for handler in handlers:
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        return _train(task_name, task, data, valid, output, train_config,
+                      previous, resume, strategy, chief, verbose, echo,
+                      early_log)
+    finally:
+        for handler in handlers:
+            log.removeHandler(handler)
+            handler.close()
+
+
+def _train(task_name, task, data, valid, output, train_config, previous,
+           resume, strategy, chief, verbose, echo, early_log):
+    from kerasnlp_seq import distribute
+
     echo(f"Reading {data}")
     train_examples = task.read(data, "train")
     valid_examples = None
@@ -185,8 +255,15 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
     if valid_examples is None:
         train_examples, valid_examples = task.split_validation(
             train_examples, train_config.valid_fraction, train_config.seed)
-    echo(f"{count_examples(train_examples)} training and "
-         f"{count_examples(valid_examples)} validation examples")
+    n_train, n_valid = (count_examples(train_examples),
+                        count_examples(valid_examples))
+    echo(f"{n_train} training and {n_valid} validation examples")
+    if not n_train or not n_valid:
+        where = valid if valid and not n_valid else data
+        raise DataError(
+            f"too little data: {n_train} training and {n_valid} validation "
+            "examples; training needs at least one of each (give more data"
+            + (", or a --valid file)." if not valid else ")."), where)
     if previous is not None:
         task.load_assets(output)
     else:
@@ -212,24 +289,38 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
             _remove(output)
             os.makedirs(output)
         task.save_assets(write_dir)
+    # Interrupted after training, while writing the results: finish
+    # without training again.
+    fitted = (previous is not None and previous.get("status") == "fitted"
+              and os.path.exists(os.path.join(output, MODEL_FILE)))
     run_config = {
         "task": task_name, "data": data, "valid": valid,
         "task_config": config_lib.to_dict(task.config),
         "train_config": config_lib.to_dict(train_config),
-        "status": "training",
+        "status": "fitted" if fitted else "training",
         "started": (previous or {}).get(
             "started", datetime.datetime.now().isoformat(timespec="seconds")),
         "versions": _versions(),
     }
     config_lib.save_json(run_config, os.path.join(write_dir, CONFIG_FILE))
     handler = _file_logger(os.path.join(write_dir, "train.log"))
+    early_log.setTarget(handler)
+    early_log.flush()
+    log.removeHandler(early_log)
     restore_dir = (os.path.join(output, "backup")
                    if resume and not chief else None)
     try:
-        metrics = _fit(task, train_config, train_ds, valid_ds, train_examples,
-                       valid_examples, write_dir, resume, verbose, echo,
-                       strategy=strategy, restore_dir=restore_dir,
-                       output=output)
+        if fitted:
+            echo(f"{output}: training had finished; writing its results.")
+            log.info("resumed after training: writing the results")
+            model = task.load_model(os.path.join(output, MODEL_FILE))
+        else:
+            model = _fit(task, train_config, train_ds, valid_ds,
+                         train_examples, valid_examples, write_dir, resume,
+                         verbose, echo, strategy=strategy,
+                         restore_dir=restore_dir, output=output)
+        metrics = _finish(task, model, train_examples, valid_examples,
+                          write_dir, output)
     finally:
         log.removeHandler(handler)
         handler.close()
@@ -254,7 +345,6 @@ def _fit(task, train_config, train_ds, valid_ds, train_examples,
          restore_dir=None, output=None):
     from kerasnlp_seq.cudnn import cudnn_report, format_cudnn_report
     from kerasnlp_seq.training import build_and_compile, make_callbacks
-    from kerasnlp_seq.plots import plot_history
 
     output = output or run_dir
     model = build_and_compile(task, train_config, strategy)
@@ -291,14 +381,39 @@ def _fit(task, train_config, train_ds, valid_ds, train_examples,
         raise RunError(
             f"{output}: training interrupted; continue it with "
             f"`--resume --output {output}`.") from None
-    model.save(os.path.join(run_dir, MODEL_FILE))
-    task.after_fit(model, train_examples, valid_examples, run_dir)
-    metrics = task.evaluate(model, valid_examples, run_dir=run_dir)
-    config_lib.save_json(metrics, os.path.join(run_dir, METRICS_FILE))
-    log.info("validation metrics: %s", metrics)
-    plot_history(os.path.join(run_dir, "history.csv"),
-                 os.path.join(run_dir, "training_curve.png"))
-    task.export(model, os.path.join(run_dir, "saved_model"))
+    # The backup is gone once `fit` returns (BackupAndRestore deletes it),
+    # so the best model is saved and the run marked before anything else:
+    # a resume from here on finishes without training again.
+    try:
+        model.save(os.path.join(run_dir, MODEL_FILE))
+        config_path = os.path.join(run_dir, CONFIG_FILE)
+        run_config = config_lib.load_json(config_path)
+        run_config["status"] = "fitted"
+        config_lib.save_json(run_config, config_path)
+    except KeyboardInterrupt:
+        raise RunError(
+            f"{output}: training interrupted while saving the model; "
+            f"continue it with `--resume --output {output}`.") from None
+    return model
+
+
+def _finish(task, model, train_examples, valid_examples, run_dir, output):
+    """After training: threshold, metrics, curve, SavedModel; metrics."""
+    from kerasnlp_seq.plots import plot_history
+
+    try:
+        task.after_fit(model, train_examples, valid_examples, run_dir)
+        metrics = task.evaluate(model, valid_examples, run_dir=run_dir)
+        config_lib.save_json(metrics, os.path.join(run_dir, METRICS_FILE))
+        log.info("validation metrics: %s", metrics)
+        plot_history(os.path.join(run_dir, "history.csv"),
+                     os.path.join(run_dir, "training_curve.png"))
+        task.export(model, os.path.join(run_dir, "saved_model"))
+    except KeyboardInterrupt:
+        raise RunError(
+            f"{output}: interrupted after training, while writing the "
+            f"results; the trained model is kept: `--resume --output "
+            f"{output}` finishes the run without training again.") from None
     shutil.rmtree(os.path.join(run_dir, "backup"), ignore_errors=True)
     return metrics
 
@@ -327,6 +442,9 @@ def load_run(run_dir, options=None):
             typed on the command line (`{"beam_width": "10"}`).
     """
     path = os.path.join(run_dir, CONFIG_FILE)
+    if os.path.isfile(run_dir):
+        raise RunError(f"{run_dir}: a file, not a run directory (give the "
+                       "run directory first, then --data).")
     if not os.path.isdir(run_dir):
         raise RunError(f"{run_dir}: run directory not found.")
     if not os.path.exists(path):
@@ -392,6 +510,11 @@ def predict(run_dir, inputs, attention_plot=None, options=None):
     inputs = list(inputs)
     if not inputs:
         raise RunError("predict: no inputs given.")
+    if attention_plot:  # before any work, so no answer is lost to it
+        folder = os.path.dirname(os.path.abspath(attention_plot))
+        if not os.path.isdir(folder):
+            raise RunError(f"{attention_plot}: cannot write the attention "
+                           f"plot: no folder {folder}.")
     task, model, _ = load_run(run_dir, options)
     answers = task.predict(model, inputs)
     if attention_plot:
@@ -404,6 +527,12 @@ def export(run_dir, output, overwrite=False, options=None):
     decoding settings it serves with, as in `load_run`)."""
     if os.path.exists(output) and not overwrite:
         raise RunError(f"{output}: already exists. Use --overwrite.")
+    if os.path.isdir(output) and os.listdir(output) and not os.path.exists(
+            os.path.join(output, "saved_model.pb")):
+        raise RunError(
+            f"{output}: not a SavedModel directory (no saved_model.pb); "
+            "--overwrite replaces only a previous export. Choose another "
+            "--output.")
     task, model, _ = load_run(run_dir, options)
     tmp = output.rstrip("/") + ".tmp-export"
     _remove(tmp)

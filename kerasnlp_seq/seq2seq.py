@@ -151,8 +151,9 @@ class Seq2SeqDecoder:
             attention, dropout, tie_embeddings, attention_from: as given to
             `build_seq2seq`.
         start_id, end_id: int. The target side's start and end token ids.
-        max_length: int. The most target tokens generated; a batch also
-            stops at twice its source length plus 10.
+        max_length: int. The most target tokens generated; each sentence
+            also stops at twice its own source length (its non-pad ids, end
+            token included) plus 10, whatever else is in its batch.
         beam_width: int. Beam size.
         length_penalty: float. GNMT length penalty alpha (beam).
     """
@@ -195,9 +196,12 @@ class Seq2SeqDecoder:
                                                    training=False))
             memory = outputs[0] if self.attends else None
             states = outputs[1:] if self.attends else outputs
-            # Translations rarely run past twice their source's length.
-            limit = tf.minimum(self.max_length,
-                               2 * tf.shape(source_ids)[1] + 10)
+            # Translations rarely run past twice their source's length. The
+            # cap is per sentence, so a translation does not depend on the
+            # longest source of its batch.
+            source_lengths = tf.math.count_nonzero(source_ids, axis=1,
+                                                   dtype=tf.int32)
+            limit = tf.minimum(self.max_length, 2 * source_lengths + 10)
             ids, _, weights = self.decoder.generate(
                 states, memory=memory, memory_mask=source_ids != 0,
                 start_id=self.start_id, end_id=self.end_id,

@@ -22,9 +22,10 @@ class Task:
         summary: str. One line for `kerasnlp-seq tasks`.
         Config: type. The task's frozen config dataclass.
         monitor: tuple. `(metric, mode)` that early stopping watches.
-        layer_modules: tuple of str. Modules whose import registers the
-            custom layers this task's models use (for `load_model`, which
-            also imports `kerasnlp_seq.losses` for every task).
+        layer_modules: tuple of str. Modules outside the toolkit whose
+            import registers custom Keras classes this task's models use
+            (`load_model` imports them after `kerasnlp_seq.layers`, which
+            registers all of the toolkit's own).
         input_help: str. What `predict` reads, for the CLI help.
         train_defaults: dict. This task's defaults for `TrainConfig`
             fields (e.g. a larger batch), applied before a config file
@@ -39,7 +40,7 @@ class Task:
     summary = ""
     Config = None
     monitor = ("val_loss", "min")
-    layer_modules = ("kerasnlp_seq.layers",)
+    layer_modules = ()
     input_help = "one text per line"
     train_defaults = {}
     inference_options = ()
@@ -111,11 +112,17 @@ class Task:
 
         import keras
 
-        # The shared losses (saved with a compiled model), then the task's
-        # own layers.
-        for module in ("kerasnlp_seq.losses", *self.layer_modules):
+        from kerasnlp_seq.errors import RunError
+
+        for module in ("kerasnlp_seq.layers", *self.layer_modules):
             importlib.import_module(module)
-        return keras.saving.load_model(path)
+        try:
+            return keras.saving.load_model(path)
+        except Exception as e:  # Keras raises many types for a bad file
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise RunError(
+                f"{path}: cannot load the model ({reason[:200]}); the file is "
+                "damaged, or was written by another version.") from None
 
     # ------------------------------------------------------------ results
     def after_fit(self, model, train, valid, run_dir):

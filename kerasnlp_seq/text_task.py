@@ -172,7 +172,6 @@ class TextClassificationTask(Task):
     Config = TextClassifierConfig
     monitor = ("val_loss", "min")
     input_help = "one text per line"
-    layer_modules = ("kerasnlp_seq.layers", "kerasnlp_seq.chars")
     supports_streaming = True
 
     def __init__(self, config=None):

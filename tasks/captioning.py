@@ -28,7 +28,7 @@ import typing
 
 from kerasnlp_seq.config import (check_attention_from, check_range, choice,
                                  option, validate_choices)
-from kerasnlp_seq.errors import ConfigError, DataError
+from kerasnlp_seq.errors import ConfigError, DataError, RunError
 from kerasnlp_seq.registry import register_task
 from kerasnlp_seq.task import Task
 
@@ -171,6 +171,40 @@ def _echo(message):
     print(message, file=sys.stderr)
 
 
+def words_digest(words):
+    """The SHA-256 (hex) of a word list, in order (to tell an edited one)."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
+
+
+def _checked_assets(assets, path):
+    """`(words, image_size)` of a loaded `captioning.json`, checked against
+    the count and digest saved with them (runs saved before those were
+    recorded are checked for shape only)."""
+    words = assets.get("words") if isinstance(assets, dict) else None
+    if not isinstance(words, list) or not all(
+            isinstance(w, str) for w in words) or not {START, END} <= set(
+            words):
+        raise RunError(f"{path}: `words` must be the run's list of caption "
+                       f"words (with {START} and {END}); restore the run's "
+                       "file.")
+    image_size = assets.get("image_size")
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or \
+            image_size < 1:
+        raise RunError(f"{path}: `image_size` must be a positive int. "
+                       f"Received: image_size={image_size!r}")
+    if assets.get("size") not in (None, len(words)):
+        raise RunError(
+            f"{path}: `words` has {len(words)} entries, the run was trained "
+            f"with {assets['size']}; restore the run's file.")
+    if assets.get("sha256") not in (None, words_digest(words)):
+        raise RunError(
+            f"{path}: `words` differs from the vocabulary the run was "
+            "trained with (its SHA-256 changed); restore the run's file.")
+    return words, image_size
+
+
 @register_task
 class CaptioningTask(Task):
     """Image captioning with a CNN encoder and a recurrent decoder."""
@@ -178,7 +212,6 @@ class CaptioningTask(Task):
     name = "captioning"
     summary = "image -> caption, one-to-many, CNN + attention decoder"
     Config = CaptioningConfig
-    layer_modules = ("kerasnlp_seq.captioner", "kerasnlp_seq.attention")
     input_help = "one image path per line"
     # Cosine decay: the best Flickr8k dev loss, BLEU and CIDEr of the
     # recipes measured (benchmarks/RESULTS.md, captioning sections).
@@ -192,6 +225,7 @@ class CaptioningTask(Task):
         self.image_size = self.config.image_size or None
         self.encoder = None        # frozen encoder model, or None
         self._generators = {}
+        self._assets_path = None   # captioning.json, once loaded
 
     # ------------------------------------------------------------- data
     def default_data(self):
@@ -253,7 +287,10 @@ class CaptioningTask(Task):
     def save_assets(self, directory):
         from kerasnlp_seq.config import save_json
 
-        save_json({"words": self.words, "image_size": self.image_size},
+        # The count and digest of the words tell an edited file at load.
+        save_json({"words": self.words, "image_size": self.image_size,
+                   "size": len(self.words),
+                   "sha256": words_digest(self.words)},
                   os.path.join(directory, ASSETS))
         if self.encoder is not None:
             self.encoder.save(os.path.join(directory, "encoder.keras"))
@@ -263,11 +300,35 @@ class CaptioningTask(Task):
 
         from kerasnlp_seq.config import load_json
 
-        assets = load_json(os.path.join(directory, ASSETS))
-        self.words, self.image_size = assets["words"], assets["image_size"]
+        path = os.path.join(directory, ASSETS)
+        assets = load_json(path)
+        self.words, self.image_size = _checked_assets(assets, path)
+        self._assets_path = path
         if self.config.frozen:
             self.encoder = keras.saving.load_model(
                 os.path.join(directory, "encoder.keras"))
+
+    def load_model(self, path):
+        """Reload the model and check that the run's assets fit it: as many
+        words as it predicts, images of the side it takes."""
+        model = super().load_model(path)
+        assets = self._assets_path or ASSETS
+        size = model.output.shape[-1]
+        if size is not None and size != len(self.words):
+            raise RunError(
+                f"{assets}: `words` has {len(self.words)} entries but the "
+                f"model predicts {size} ids; the vocabulary does not match "
+                "the run (restore the run's file).")
+        taker = self.encoder if self.encoder is not None else model
+        image = taker.input
+        if isinstance(image, dict):
+            image = image.get("image")
+        side = None if image is None else image.shape[1]
+        if side is not None and side != self.image_size:
+            raise RunError(
+                f"{assets}: `image_size` is {self.image_size} but the model "
+                f"takes {side}x{side} images; restore the run's file.")
+        return model
 
     # ------------------------------------------------------------ model
     def _decoder_args(self):

@@ -113,6 +113,7 @@ def centre_in_gap(threshold, scores):
 
     Example:
 
+    >>> import numpy as np
     >>> round(centre_in_gap(0.9, np.array([0.1, 0.3, 0.9], "float32")), 4)
     0.6
     """

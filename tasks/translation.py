@@ -62,7 +62,8 @@ class TranslationConfig:
     lowercase: bool = option(False, "Lower-case both sides.")
     max_length: int = option(
         50, "Tokens kept per sentence (longer ones are truncated) and the "
-        "longest translation generated.")
+        "longest translation generated; each sentence also stops at twice "
+        "its own source length (end token included) plus 10.")
     embedding_dim: int = option(256, "Embedding width (both sides).")
     cell: str = choice("gru", ["simple_rnn", "lstm", "gru"],
                        "Recurrent cell (encoder and decoder).")
@@ -142,7 +143,6 @@ class TranslationTask(Task):
     # measured (benchmarks/RESULTS.md, translation section).
     train_defaults = {"batch_size": 64, "epochs": 10, "patience": 3,
                       "clipnorm": 5.0, "lr_schedule": "cosine"}
-    layer_modules = ("kerasnlp_seq.attention", "kerasnlp_seq.layers")
     input_help = "one source sentence per line"
     inference_options = ("decoding", "beam_width", "length_penalty")
 
@@ -374,16 +374,27 @@ class TranslationTask(Task):
 
         from kerasnlp_seq.attention_plots import plot_attention
         from kerasnlp_seq.errors import RunError
-        from kerasnlp_seq.seq_tokenizers import END, JOINER
+        from kerasnlp_seq.seq_tokenizers import END_ID, JOINER
 
         if self.config.attention == "none":
             raise RunError("this run's model has no attention (--attention "
                            "none); there is nothing to plot.")
         source = self.source_ids(tf.constant([str(raw)]))
         ids, weights = self.translate_fn(model, "greedy")(source)
-        # The joiner mark has no glyph in matplotlib's default font.
-        src, tgt = ([t.decode("utf-8").replace(JOINER, "") for t in
-                     tokenizer.pieces(x).to_list()[0]] + [END]
+
+        def labels(tokenizer, row):
+            # One label per id with a row (target) or column (source): up
+            # to the end token when one was generated, else all of them
+            # (decoding was cut off at the length cap).
+            row = [int(i) for i in row]
+            if END_ID in row:
+                row = row[:row.index(END_ID) + 1]
+            tokens = tokenizer.tokens
+            # The joiner mark has no glyph in matplotlib's default font.
+            return [tokens[i].replace(JOINER, "") if i < len(tokens)
+                    else "?" for i in row]
+
+        src, tgt = (labels(tokenizer, x.numpy()[0])
                     for tokenizer, x in ((self.source_tokenizer, source),
                                          (self.target_tokenizer, ids)))
         text = self.target_tokenizer.decode(ids).numpy()[0].decode("utf-8")

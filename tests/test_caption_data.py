@@ -222,3 +222,36 @@ def test_tfds_coco_captions_mocked(coco_metadata):
             tfds_data_dir=coco_metadata)
         kept = caption_data.attach_pixels(val, 32)
         assert kept[0]["pixels"].shape == (32, 32, 3)
+
+
+def test_undecodable_images_are_reported_once_without_tf_internals(
+        tmp_path, caplog):
+    good = _write_image(tmp_path / "good.png")
+    (tmp_path / "notes.png").write_text("not an image")
+    (tmp_path / "cut.jpg").write_bytes(
+        open(_write_image(tmp_path / "full.jpg"), "rb").read()[:300])
+    with pytest.raises(ValueError) as info:
+        images.read_image(str(tmp_path / "notes.png"), 32)
+    assert str(info.value) == "not a decodable JPEG/PNG/GIF/BMP image"
+    with pytest.raises(ValueError) as info:
+        images.read_image(str(tmp_path / "cut.jpg"), 32)
+    assert str(info.value).startswith(
+        "not a decodable JPEG/PNG/GIF/BMP image: ")
+    assert "{{" not in str(info.value) and "::" not in str(info.value)
+    records = [{"image": p, "captions": ["x"]} for p in (
+        good, str(tmp_path / "missing.png"), str(tmp_path / "notes.png"))]
+    lines = []
+    with caplog.at_level("INFO", logger="kerasnlp_seq"):
+        caption_data.attach_pixels(records, 32, echo=lines.append)
+    assert lines == [
+        f"{tmp_path / 'missing.png'}: skipped image (file not found).",
+        f"{tmp_path / 'notes.png'}: skipped image (not a decodable "
+        "JPEG/PNG/GIF/BMP image).",
+        "Skipped 2 of 3 images that could not be read."]
+    # Shown once (by echo); the log keeps them below warning level.
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len([r for r in caplog.records if "skipped" in r.message]) == 2
+    caplog.clear()
+    with caplog.at_level("INFO", logger="kerasnlp_seq"):
+        caption_data.attach_pixels(records, 32)  # no echo: warnings
+    assert [r.levelname for r in caplog.records] == ["WARNING"] * 3

@@ -185,8 +185,8 @@ def test_saved_model_in_fresh_process_matches_predict(sample_run, cli,
 
 def test_run_reloads_in_a_fresh_process(sample_run, tmp_path):
     # model.keras holds the compiled loss; a process that never compiled
-    # a model must still resolve it (kerasnlp_seq.losses, imported by
-    # Task.load_model for every task).
+    # a model must still resolve it (kerasnlp_seq.losses, which
+    # kerasnlp_seq.layers imports and Task.load_model imports that).
     code = ("import sys; from kerasnlp_seq import runs; "
             "task, model, _ = runs.load_run(sys.argv[1]); "
             "print('LOSS', type(model.loss).__name__, "
@@ -441,3 +441,123 @@ def test_label_smoothing_is_the_loss_and_padding_stays_free():
     assert not np.isclose(loss, nll[y > 0].mean(), rtol=1e-3)
     assert CaptioningTask(CaptioningConfig()).compile_args()[
         "loss"].label_smoothing == 0.0
+
+
+def _tiny_task(**options):
+    from tasks.captioning import CaptioningConfig, CaptioningTask
+
+    task = CaptioningTask(CaptioningConfig(
+        units=8, embedding_dim=4, min_count=1, cnn_filters="4,8",
+        beam_width=2, **options))
+    examples = task.read(SAMPLE, "train")[:4]
+    task.adapt(examples)
+    return task, examples
+
+
+def test_attention_plot_of_a_caption_cut_off_at_the_length_cap(
+        tmp_path, monkeypatch):
+    # A caption stopped by the length cap has no <end>: one panel per
+    # generated word, as many as there are attention maps.
+    import tensorflow as tf
+
+    from kerasnlp_seq import caption_plots
+    from tasks.captioning import END
+
+    task, examples = _tiny_task(max_length=2)
+    model = task.build_model()
+    bias, = [w for w in model.weights
+             if w.path.endswith("decoder_logits/bias")]
+    bias.assign(tf.tensor_scatter_nd_update(
+        bias, [[task.words.index(END)]], [-1e4]))
+    drawn = {}
+    real = caption_plots.plot_caption_attention
+
+    def spy(pixels, tokens, weights, path, title=None):
+        drawn.update(tokens=tokens, weights=weights)
+        return real(pixels, tokens, weights, path, title=title)
+
+    monkeypatch.setattr(caption_plots, "plot_caption_attention", spy)
+    path = str(tmp_path / "cut_off.png")
+    assert task.plot_attention(model, examples[0]["image"], path) == path
+    with open(path, "rb") as f:
+        assert f.read(4) == b"\x89PNG"
+    assert len(drawn["tokens"]) == 3 and END not in drawn["tokens"]
+    assert drawn["weights"].shape[0] == 3
+
+
+def _edited_run(sample_run, tmp_path, edit, drop=()):
+    run = str(tmp_path / "edited")
+    shutil.copytree(sample_run, run)
+    path = os.path.join(run, "captioning.json")
+    with open(path) as f:
+        assets = json.load(f)
+    for key in drop:
+        assets.pop(key)
+    edit(assets)
+    with open(path, "w") as f:
+        json.dump(assets, f)
+    return run, path
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda a: a.update(words=a["words"][:-3]),
+     "`words` has {n} entries, the run was trained with {m}; restore the "
+     "run's file."),
+    (lambda a: a["words"].insert(5, a["words"].pop(4)),
+     "`words` differs from the vocabulary the run was trained with (its "
+     "SHA-256 changed)"),
+    (lambda a: a.update(image_size=48),
+     "`image_size` is 48 but the model takes 32x32 images"),
+], ids=["truncated", "reordered", "image_size"])
+def test_assets_that_do_not_match_the_run(sample_run, cli, tmp_path,
+                                          helpers, edit, message):
+    with open(os.path.join(sample_run, "captioning.json")) as f:
+        m = len(json.load(f)["words"])
+    run, path = _edited_run(sample_run, tmp_path, edit)
+    image = os.path.join(FOLDER, "circle_red_left_0.png")
+    helpers.assert_one_line_error(cli("predict", run, image),
+                                  f"{path}: " + message.format(n=m - 3, m=m))
+
+
+def test_assets_saved_without_count_and_digest_still_load(sample_run, cli,
+                                                          tmp_path, helpers):
+    from kerasnlp_seq import runs
+
+    run, path = _edited_run(sample_run, tmp_path, lambda a: None,
+                            drop=("size", "sha256"))
+    image = os.path.join(FOLDER, "circle_red_left_0.png")
+    _, expected = runs.predict(sample_run, [image])
+    _, answers = runs.predict(run, [image])
+    assert answers == expected
+    # Without the digest, the model still tells a truncated word list.
+    run, path = _edited_run(sample_run, tmp_path / "old",
+                            lambda a: a.update(words=a["words"][:-3]),
+                            drop=("size", "sha256"))
+    helpers.assert_one_line_error(
+        cli("predict", run, image), f"{path}: `words` has",
+        "entries but the model predicts")
+
+
+def test_skipped_images_are_reported_once_and_readably(sample_run, cli,
+                                                       tmp_path):
+    missing = str(tmp_path / "missing_one.png")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    rows = [f"{os.path.join(FOLDER, n)}\ta red circle on the left" for n in (
+        "circle_red_left_0.png", "circle_red_left_1.png")]
+    data = tmp_path / "data.tsv"
+    data.write_text("image\tcaption\n" + "\n".join(
+        rows + [f"{missing}\ta cat", f"{text}\ta dog"]) + "\n")
+    result = cli("evaluate", sample_run, "--data", data)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines.count(f"{missing}: skipped image (file not found).") == 1
+    assert lines.count(f"{text}: skipped image (not a decodable "
+                       "JPEG/PNG/GIF/BMP image).") == 1
+    assert lines.count("Skipped 2 of 4 images that could not be read.") == 1
+    assert "function_node" not in result.output
+    result = cli("predict", sample_run, text)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {text}: cannot read image (not a decodable JPEG/PNG/GIF/BMP "
+        "image).")

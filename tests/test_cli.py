@@ -158,7 +158,9 @@ def test_predict_arguments_file_and_stdin_agree(trained_run, cli, tmp_path):
                     + "\n", encoding="utf-8")
     by_file = cli("predict", trained_run.run_dir, "--file", str(path))
     assert by_file.exit_code == 0, by_file.output
-    assert by_file.stdout == by_args.stdout
+    # Blank lines keep their place as empty lines (the output lines up).
+    assert by_file.stdout.splitlines() == [lines[0], "", lines[1], "",
+                                           lines[2]]
     by_stdin = cli("predict", trained_run.run_dir,
                    input="\n".join(texts) + "\n")
     assert by_stdin.exit_code == 0, by_stdin.output
@@ -307,6 +309,182 @@ def test_interrupted_run_resumes_to_completion(cli, helpers, tmp_path,
         f"{run}: this run is already complete.")
 
 
+def test_interrupt_after_training_resumes_without_training_again(
+        cli, helpers, tmp_path, monkeypatch):
+    """Ctrl-C while the results are written (the backup is gone by then)."""
+    import keras
+
+    from tasks.sentiment import SentimentTask
+
+    original_export = SentimentTask.export
+
+    def interrupted_export(self, model, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SentimentTask, "export", interrupted_export)
+    data = helpers.write_table(tmp_path / "data.tsv", helpers.make_texts(
+        40, classes=("neg", "pos"), seed=4))
+    run = str(tmp_path / "run")
+    interrupted = cli("train", "sentiment", "--data", data, "--output", run,
+                      *helpers.TINIER, "--epochs", "2")
+    helpers.assert_one_line_error(
+        interrupted, f"{run}: interrupted after training",
+        f"`--resume --output {run}` finishes the run without training again")
+    assert read_json(os.path.join(run, "config.json"))["status"] == "fitted"
+    assert not os.path.exists(os.path.join(run, "backup"))
+    rows = history(run)
+    assert [r["epoch"] for r in rows] == ["0", "1"]
+    weights = keras.saving.load_model(
+        os.path.join(run, "model.keras")).get_weights()
+
+    monkeypatch.setattr(SentimentTask, "export", original_export)
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fit called on resume after training")
+
+    monkeypatch.setattr(keras.Model, "fit", no_fit)
+    resumed = cli("train", "sentiment", "--output", run, "--resume",
+                  "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    assert "training had finished" in resumed.output
+    assert read_json(os.path.join(run, "config.json"))["status"] == "complete"
+    assert history(run) == rows
+    assert os.path.isfile(os.path.join(run, "saved_model", "saved_model.pb"))
+    assert os.path.isfile(os.path.join(run, "metrics.json"))
+    for a, b in zip(weights, keras.saving.load_model(
+            os.path.join(run, "model.keras")).get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert cli("predict", run, "good").exit_code == 0
+
+
+def test_notes_from_reading_the_data_reach_train_log_and_stderr_once(
+        cli, helpers, tmp_path, monkeypatch):
+    # Reading and adapting happen before the run directory exists (bad
+    # data leaves nothing behind); what they log is kept for train.log.
+    import logging
+
+    from tasks.sentiment import SentimentTask
+
+    original_adapt = SentimentTask.adapt
+
+    def adapt(self, examples):
+        logging.getLogger("kerasnlp_seq").warning("data.tsv: note A")
+        logging.getLogger("kerasnlp_seq").info("vocabulary note B")
+        return original_adapt(self, examples)
+
+    monkeypatch.setattr(SentimentTask, "adapt", adapt)
+    data = helpers.write_table(tmp_path / "data.tsv", helpers.make_texts(
+        30, classes=("neg", "pos")))
+    run = str(tmp_path / "run")
+    result = cli("train", "sentiment", "--data", data, "--output", run,
+                 *helpers.TINIER)
+    assert result.exit_code == 0, result.output
+    with open(os.path.join(run, "train.log"), encoding="utf-8") as f:
+        train_log = f.read()
+    assert "data.tsv: note A" in train_log
+    assert "vocabulary note B" in train_log
+    assert train_log.index("note A") < train_log.index("cudnn")
+    assert result.stderr.count("data.tsv: note A") == 1
+    assert "vocabulary note B" not in result.output
+
+
+def test_overwrite_replaces_only_a_run(cli, helpers, tmp_path):
+    data_dir = tmp_path / "project"
+    data_dir.mkdir()
+    data = helpers.write_table(data_dir / "data.tsv", helpers.make_texts(
+        30, classes=("neg", "pos")))
+    (data_dir / "notes.txt").write_text("keep me")
+    before = snapshot(str(data_dir))
+    args = ["train", "sentiment", "--data", data, *helpers.TINIER,
+            "--overwrite"]
+    # The data inside the output: refused before anything is read.
+    helpers.assert_one_line_error(
+        cli(*args, "--output", str(data_dir)),
+        f"{data_dir}: holds the data ({data}); --overwrite would delete it")
+    assert snapshot(str(data_dir)) == before
+    # Some other non-empty folder, or a file: not a run, refused.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "thesis.tex").write_text("months of work")
+    helpers.assert_one_line_error(
+        cli(*args, "--output", str(other)),
+        f"{other}: not a run directory",
+        "--overwrite replaces only a previous run")
+    assert (other / "thesis.tex").read_text() == "months of work"
+    # An empty folder is fine, as is a previous run.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli(*args, "--output", str(empty)).exit_code == 0
+    assert cli(*args, "--output", str(empty)).exit_code == 0
+
+
+def test_export_overwrite_refuses_a_folder_that_is_no_export(
+        trained_run, cli, helpers, tmp_path):
+    run = str(tmp_path / "run")
+    shutil.copytree(trained_run.run_dir, run)
+    before = snapshot(run)
+    helpers.assert_one_line_error(
+        cli("export", run, "--output", run, "--overwrite"),
+        f"{run}: not a SavedModel directory (no saved_model.pb)")
+    assert snapshot(run) == before
+
+
+def test_a_damaged_model_file_is_a_one_line_error(trained_run, cli, helpers,
+                                                  tmp_path):
+    run = str(tmp_path / "run")
+    shutil.copytree(trained_run.run_dir, run)
+    with open(os.path.join(run, "model.keras"), "w") as f:
+        f.write("junk")
+    path = os.path.join(run, "model.keras")
+    helpers.assert_one_line_error(
+        cli("predict", run, "some text"),
+        f"{path}: cannot load the model (", "the file is damaged")
+
+
+def test_attention_plot_into_a_missing_folder_fails_before_any_work(
+        trained_run, cli, helpers, tmp_path):
+    plot = str(tmp_path / "no" / "such" / "plot.png")
+    helpers.assert_one_line_error(
+        cli("predict", trained_run.run_dir, "some text",
+            "--attention-plot", plot),
+        f"{plot}: cannot write the attention plot: no folder")
+
+
+def test_predict_output_lines_up_with_blank_input_lines(trained_run, cli,
+                                                        tmp_path):
+    path = tmp_path / "inputs.txt"
+    path.write_text("good great\n\n   \nbad awful\n", encoding="utf-8")
+    text = cli("predict", trained_run.run_dir, "--file", str(path))
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.splitlines()
+    assert len(lines) == 4 and lines[1] == lines[2] == ""
+    assert lines[0] and lines[3]
+    records = json.loads(cli("predict", trained_run.run_dir, "--file",
+                             str(path), "--format", "json").stdout)
+    assert [r["input"] for r in records] == ["good great", "", "   ",
+                                             "bad awful"]
+    assert records[1] == {"input": "", "skipped": "empty input"}
+    assert "label" in records[0] and "label" in records[3]
+
+
+def test_resume_refuses_options_that_would_change_the_run(cli, helpers,
+                                                          tmp_path):
+    run = str(tmp_path / "run")
+    helpers.assert_one_line_error(
+        cli("train", "sentiment", "--output", run, "--resume", "--units",
+            "20", "--epochs", "6"),
+        "--resume continues the run as it was started; --units, --epochs "
+        "cannot change it", exit_code=2)
+    assert not os.path.exists(run)
+
+
+def test_too_little_data_is_a_one_line_error(bad_train, helpers, tmp_path):
+    two = helpers.write_table(tmp_path / "two.tsv",
+                              [("good film", "pos"), ("bad film", "neg")])
+    bad_train(two, f"{two}: too little data: 2 training and 0 validation "
+              "examples", "or a --valid file")
+
+
 def test_resume_without_a_run(cli, helpers, tmp_path):
     out = str(tmp_path / "none")
     helpers.assert_one_line_error(
@@ -373,6 +551,34 @@ def test_bad_input_undecodable_bytes(bad_train, tmp_path):
     bad_train(str(path), f"{path}:4: bytes that are not UTF-8", "UTF-8")
 
 
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_predict_input_that_is_not_utf8(trained_run, cli, helpers, tmp_path,
+                                        source):
+    path = tmp_path / "inputs.txt"
+    path.write_bytes(b"good film\nbad \xff film\n")
+    if source == "file":
+        result = cli("predict", trained_run.run_dir, "--file", str(path))
+        where = f"{path}:2"
+    else:
+        result = cli("predict", trained_run.run_dir,
+                     input=path.read_bytes())
+        where = "<stdin>:2"
+    helpers.assert_one_line_error(
+        result, f"{where}: bytes that are not UTF-8 at column 5")
+
+
+def test_predict_inputs_from_arguments_and_a_file_or_an_empty_file(
+        trained_run, cli, helpers, tmp_path):
+    path = tmp_path / "inputs.txt"
+    path.write_text("\n  \n", encoding="utf-8")
+    helpers.assert_one_line_error(
+        cli("predict", trained_run.run_dir, "nice", "--file", str(path)),
+        "give inputs as arguments or with --file, not both", exit_code=2)
+    helpers.assert_one_line_error(
+        cli("predict", trained_run.run_dir, "--file", str(path)),
+        f"no input: {path} has no non-blank line", exit_code=2)
+
+
 def test_bad_input_empty_text(bad_train, tmp_path):
     path = tmp_path / "d.tsv"
     path.write_text("text\tlabel\ngood\tpos\n \tneg\n")
@@ -423,10 +629,13 @@ def test_not_a_run_directory(cli, helpers, tmp_path, command):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{not json")
+    a_file = tmp_path / "test.tsv"
+    a_file.write_text("text\tlabel\n")
     extra = {"evaluate": ["--data", "x.tsv"], "predict": ["some text"],
              "export": ["--output", str(tmp_path / "sm")]}[command]
     for run, fragment in ((str(empty), "not a run directory (no config.json)"),
                           (missing, "run directory not found"),
+                          (str(a_file), "a file, not a run directory"),
                           (str(broken), "invalid JSON")):
         result = cli(command, run, *extra)
         helpers.assert_one_line_error(result, run, fragment)

@@ -300,3 +300,106 @@ def test_trained_gru_luong_decoder_reverses_sequences():
     assert weights.shape == (n, 6, 5)
     assert np.all(weights.numpy()[np.broadcast_to(
         (src == PAD)[:, None, :], weights.shape)] == 0)
+
+
+CAPS = [1, 2, 3, 4]  # one per batch element: each stops at its own cap
+
+
+@pytest.mark.parametrize("decode", ["greedy", "beam"])
+def test_per_sequence_caps_equal_decoding_each_alone(decode):
+    def run(bids, max_length):
+        step, state = markov_step(LOG_TABLE), initial_state(bids)
+        n = int(bids.shape[0])
+        if decode == "greedy":
+            return greedy_decode(step, state, n, START, END, max_length)
+        return beam_search(step, state, n, START, END, max_length,
+                           beam_width=3, length_penalty=ALPHA)
+
+    together = run(BIDS, tf.constant(CAPS))
+    assert together[0].shape == (BATCH, max(CAPS))
+    for b, cap in enumerate(CAPS):
+        alone = run(BIDS[b:b + 1], cap)
+        assert together[0][b].numpy().tolist() == padded(
+            alone[0][0].numpy().tolist(), max(CAPS))
+        for x, y in zip(together[1:], alone[1:]):
+            np.testing.assert_allclose(x[b], y[0], rtol=1e-6)
+        assert 1 <= together[1][b] <= cap
+    assert together[1][0] == 1  # the first step alone respects a cap of 1
+
+
+def test_wide_beam_with_per_sequence_caps_finds_brute_force_best():
+    # A hypothesis at its example's cap competes like one that ended there.
+    ids, lengths, scores = beam_search(
+        markov_step(LOG_TABLE), initial_state(BIDS), BATCH, START, END,
+        tf.constant(CAPS), beam_width=128, length_penalty=ALPHA)
+    for b, cap in enumerate(CAPS):
+        best_score, best = brute_force(P, b, cap)
+        assert ids[b].numpy().tolist() == padded(best, max(CAPS))
+        assert lengths[b] == len(best)
+        np.testing.assert_allclose(scores[b], best_score, rtol=1e-5)
+
+
+def test_per_sequence_caps_in_a_saved_model(tmp_path):
+    class CappedDecoder(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32),
+                                      tf.TensorSpec([None], tf.int32)],
+                     autograph=False)
+        def decode(self, bids, caps):
+            n, step = tf.shape(bids)[0], markov_step(LOG_TABLE)
+            return (greedy_decode(step, initial_state(bids), n, START, END,
+                                  caps)[0],
+                    beam_search(step, initial_state(bids), n, START, END,
+                                caps, beam_width=3)[0])
+
+    tf.saved_model.save(CappedDecoder(), str(tmp_path / "capped"))
+    loaded = tf.saved_model.load(str(tmp_path / "capped"))
+    caps = tf.constant(CAPS)
+    got = loaded.decode(BIDS, caps)
+    want = (greedy_decode(markov_step(LOG_TABLE), initial_state(BIDS), BATCH,
+                          START, END, caps)[0],
+            beam_search(markov_step(LOG_TABLE), initial_state(BIDS), BATCH,
+                        START, END, caps, beam_width=3)[0])
+    for x, y in zip(got, want):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_max_length_of_rank_two_is_rejected():
+    with pytest.raises(ValueError, match="a `\\(batch,\\)` tensor"):
+        greedy_decode(markov_step(LOG_TABLE), initial_state(BIDS), BATCH,
+                      START, END, tf.fill([BATCH, 1], MAX_LEN))
+
+
+def make_seq2seq_decoder(max_length=60):
+    """An untrained (so rarely ending) seeded `build_seq2seq` model."""
+    import keras
+
+    from kerasnlp_seq.seq2seq import Seq2SeqDecoder
+    from kerasnlp_seq.seq2seq import build_seq2seq
+
+    keras.utils.set_random_seed(0)
+    args = dict(embedding_dim=8, cell="gru", units=8, decoder_layers=1,
+                attention="luong", dropout=0.0)
+    model = build_seq2seq(30, 40, encoder_units=8, **args)
+    return Seq2SeqDecoder(model, 40, start_id=START, end_id=END,
+                          max_length=max_length, beam_width=3, **args)
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_seq2seq_translation_does_not_depend_on_its_batch(method):
+    decode = make_seq2seq_decoder(max_length=60).function(method)
+    rng = np.random.default_rng(0)
+    short = [5, 6, 7, END]  # cap 2 * 4 + 10 = 18
+    sources = np.zeros((3, 25), np.int32)
+    sources[0, :4] = short
+    sources[1] = list(rng.integers(3, 30, 24)) + [END]  # cap 60
+    sources[2, :11] = list(rng.integers(3, 30, 10)) + [END]  # cap 32
+    alone, _ = decode(tf.constant([short]))
+    together, _ = decode(tf.constant(sources))
+    alone, together = alone.numpy(), together.numpy()
+    assert alone.shape == (1, 18) and together.shape == (3, 60)
+    # Untrained, the short one runs to its own cap: the cap is tested.
+    assert (alone != PAD).sum() == 18
+    np.testing.assert_array_equal(together[0], padded(alone[0].tolist(), 60))
+    caps = np.minimum(60, 2 * (sources != PAD).sum(1) + 10)
+    assert np.all((together != PAD).sum(1) <= caps)
+    assert np.all(together[np.arange(60)[None, :] >= caps[:, None]] == PAD)

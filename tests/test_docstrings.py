@@ -2,8 +2,9 @@
 
 Examples that need a user's files (`read_table("reviews.csv")`) or a trained
 model are marked `# doctest: +SKIP` where they stand; every other example is
-executed here with `np`, `tf` and `keras` in scope, in a temporary working
-directory (examples that save a plot write it there).
+executed here in its module's own namespace and nothing more, as `python -m
+doctest kerasnlp_seq/MODULE.py` runs it (so an example imports what it uses),
+in a temporary working directory (examples that save a plot write it there).
 """
 
 import doctest
@@ -24,17 +25,12 @@ MODULES = sorted(
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name, tmp_path, monkeypatch):
-    import keras
-    import numpy as np
-    import tensorflow as tf
-
     monkeypatch.chdir(tmp_path)  # examples that write files write here
     module = importlib.import_module(name)
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     report = []
-    for test in finder.find(module, name,
-                            extraglobs={"np": np, "tf": tf, "keras": keras}):
+    for test in finder.find(module, name):
         runner.run(test, out=report.append)
     assert runner.failures == 0, "".join(report)

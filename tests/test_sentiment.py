@@ -287,3 +287,29 @@ def test_masked_pooling_ignores_padding_and_round_trips():
     assert MaskedGlobalPooling.from_config(layer.get_config()).mode == "mean"
     with pytest.raises(ValueError, match="Received: mode='sum'"):
         MaskedGlobalPooling("sum")
+
+
+def test_python_train_without_a_train_config_uses_the_task_defaults(
+        helpers, tmp_path, monkeypatch):
+    # `runs.train(...)` from a script must train what the CLI trains, the
+    # task's own TrainConfig defaults (e.g. NER's clipnorm 5), not the
+    # bare TrainConfig's. Patched to a quick recipe whose every value
+    # differs from TrainConfig's.
+    import json
+
+    from kerasnlp_seq import runs
+
+    monkeypatch.setattr(SentimentTask, "train_defaults",
+                        {"epochs": 1, "batch_size": 7, "patience": 9,
+                         "clipnorm": 2.5})
+    data = helpers.write_table(tmp_path / "data.tsv", helpers.make_texts(
+        40, classes=("neg", "pos")))
+    run_dir, _ = runs.train(
+        "sentiment", data=data, output=str(tmp_path / "run"), verbose=0,
+        task_config=SentimentConfig(units=4, embedding_dim=4, vocab_size=50,
+                                    bidirectional=False),
+        echo=lambda *_: None)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        saved = json.load(f)["train_config"]
+    assert (saved["epochs"], saved["batch_size"], saved["patience"],
+            saved["clipnorm"]) == (1, 7, 9, 2.5)

@@ -325,3 +325,86 @@ def test_bad_data_is_one_line_on_the_cli(cli, tmp_path, helpers):
     helpers.assert_one_line_error(result, f"{path}:2: expected at least 2 "
                                   "tab-separated fields")
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_a_translation_does_not_depend_on_its_batch(tmp_path):
+    """Each sentence stops at its own cap, `min(max_length, 2 * its source
+    length + 10)`, in `translate`, the in-graph function and the SavedModel,
+    whatever longer sentence shares its batch."""
+    import keras
+    import tensorflow as tf
+
+    pairs = [{"source": s, "target": t} for s, t in read_pairs(8)]
+    task = TranslationTask(TranslationConfig(
+        embedding_dim=8, encoder_units=8, units=8, max_length=40,
+        beam_width=2, tokenizer="word"))
+    task.adapt(pairs)
+    keras.utils.set_random_seed(0)
+    model = task.build_model()  # untrained: it rarely ends, so caps matter
+    short = "table table table table table"
+    long = " ".join(p["source"] for p in pairs)
+    sources = task.source_ids(tf.constant([short, long])).numpy()
+    caps = np.minimum(40, 2 * (sources != 0).sum(1) + 10)
+    assert caps[0] < caps[1]
+    for method in ("greedy", "beam"):
+        fn = task.translate_fn(model, method)
+        alone = fn(task.source_ids(tf.constant([short])))[0].numpy()
+        together = fn(tf.constant(sources))[0].numpy()
+        assert alone.shape == (1, caps[0]) and (alone != 0).sum() == caps[0]
+        np.testing.assert_array_equal(together[0, :caps[0]], alone[0])
+        assert not together[0, caps[0]:].any()
+        assert np.all((together != 0).sum(1) <= caps)
+        assert task.translate(model, [short, long], method)[:1] == \
+            task.translate(model, [short], method)
+    task.export(model, str(tmp_path / "serving"))
+    serve = tf.saved_model.load(str(tmp_path / "serving")).signatures[
+        "serving_default"]
+    alone, together = serve(text=tf.constant([short])), serve(
+        text=tf.constant([short, long]))
+    for key in ("translation", "length"):
+        assert together[key].numpy()[0] == alone[key].numpy()[0]
+    assert alone["length"].numpy()[0] == caps[0]
+
+
+def test_attention_plot_of_a_translation_cut_off_at_the_length_cap(
+        tmp_path, monkeypatch):
+    # Decoding stopped by the length cap generates no [END]: the plot has
+    # one row per generated token and no [END] row to label (it used to
+    # append [END] always and fail: "cannot cover 23 target x 6 source").
+    import tensorflow as tf
+
+    from kerasnlp_seq import attention_plots
+    from kerasnlp_seq.seq_tokenizers import END, END_ID, JOINER
+
+    pairs = [{"source": s, "target": t} for s, t in read_pairs(8)]
+    task = TranslationTask(TranslationConfig(
+        embedding_dim=8, encoder_units=8, units=8, max_length=6,
+        tokenizer="word"))
+    task.adapt(pairs)
+    model = task.build_model()
+    bias, = [w for w in model.weights
+             if w.path.endswith("decoder_logits/bias")]
+    bias.assign(tf.tensor_scatter_nd_update(bias, [[END_ID]], [-1e4]))
+    source = pairs[1]["source"]
+    ids, _ = task.translate_fn(model, "greedy")(
+        task.source_ids(tf.constant([source])))
+    assert ids.shape == (1, 6) and END_ID not in ids.numpy()[0]
+    drawn = {}
+    real = attention_plots.plot_attention
+
+    def spy(weights, src, tgt, path, title=None):
+        drawn.update(weights=weights, src=src, tgt=tgt)
+        return real(weights, src, tgt, path, title=title)
+
+    monkeypatch.setattr(attention_plots, "plot_attention", spy)
+    path = str(tmp_path / "cut_off.png")
+    assert task.plot_attention(model, source, path) == path
+    with open(path, "rb") as f:
+        assert f.read(4) == b"\x89PNG"
+    assert len(drawn["tgt"]) == 6 and END not in drawn["tgt"]
+    source_ids = task.source_ids(tf.constant([source])).numpy()[0]
+    tokens = task.source_tokenizer.tokens
+    assert drawn["src"] == [tokens[i].replace(JOINER, "")
+                            for i in source_ids]
+    assert drawn["src"][-1] == END and "[UNK]" not in drawn["src"]
+    assert drawn["weights"].shape == (6, len(source_ids))
