@@ -54,7 +54,7 @@ def _column_index(column, columns, num_fields, path, line, role):
 
 
 def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None,
-               documents=False):
+               documents=False, lines=False):
     """Read a CoNLL column file into sentences of tokens and tags.
 
     One token per line, blank lines between sentences; `-DOCSTART-` lines
@@ -73,12 +73,14 @@ def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None,
         documents: bool. Also give each sentence `"_doc"`: the number of
             its document (0, 1, ... by `-DOCSTART-` line), or None where
             no `-DOCSTART-` line came before it.
+        lines: bool. Also give each sentence `"_lines"`: the 1-based line
+            number of each of its tokens, for messages downstream.
 
     Returns:
         A list of `{"tokens": [str], "tags": [str]}` dicts (with `"_doc"`
-        if `documents`).
+        if `documents`, `"_lines"` if `lines`).
     """
-    sentences, tokens, tags = [], [], []
+    sentences, tokens, tags, numbers = [], [], [], []
     expected = None if columns is None else len(columns)
     first_line = indices = doc = None
 
@@ -87,8 +89,11 @@ def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None,
             sentences.append({"tokens": list(tokens), "tags": list(tags)})
             if documents:
                 sentences[-1]["_doc"] = doc
+            if lines:
+                sentences[-1]["_lines"] = list(numbers)
         tokens.clear()
         tags.clear()
+        numbers.clear()
 
     for number, text in _lines(path):
         if not text.strip():
@@ -115,6 +120,7 @@ def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None,
                               "tag_column"))
         tokens.append(fields[indices[0]])
         tags.append(fields[indices[1]])
+        numbers.append(number)
     flush()
     if not sentences:
         raise DataError("no sentences found; expected token lines with "
@@ -123,7 +129,7 @@ def read_conll(path, token_column=0, tag_column=-1, sep=None, columns=None,
 
 
 def read_tagged_jsonl(path, token_key="tokens", tag_key="tags",
-                      documents=False):
+                      documents=False, lines=False):
     """Read JSON lines of `{"tokens": [...], "tags": [...]}` into sentences.
 
     Blank lines and sentences with no tokens are skipped. Other keys may
@@ -138,10 +144,12 @@ def read_tagged_jsonl(path, token_key="tokens", tag_key="tags",
         documents: bool. Also give each sentence `"_doc"`: its `"doc"`
             value, or None without one. Without it the `"doc"` key is
             not read.
+        lines: bool. Also give each sentence `"_line"`: the 1-based number
+            of its line, for messages downstream.
 
     Returns:
         A list of `{"tokens": [str], "tags": [str]}` dicts (with `"_doc"`
-        if `documents`).
+        if `documents`, `"_line"` if `lines`).
     """
     sentences = []
     keys = (token_key, tag_key)
@@ -182,6 +190,8 @@ def read_tagged_jsonl(path, token_key="tokens", tag_key="tags",
             sentences.append({"tokens": toks, "tags": tags})
             if documents:
                 sentences[-1]["_doc"] = doc
+            if lines:
+                sentences[-1]["_line"] = number
     if not sentences:
         raise DataError("no sentences found; expected JSON lines like "
                         '{"tokens": [...], "tags": [...]}.', path)

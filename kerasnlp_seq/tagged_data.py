@@ -7,8 +7,9 @@ columns by index or by name, so one reader serves NER, POS and chunking.
 BIOES, or `"none"` for tags that name no entities (POS). `entity_spans`
 turns one sentence's tags into character spans of its raw text.
 
-Each sentence also carries `_source` (the spec) and `_index` (1-based), so
-a later problem can still name the file and the sentence.
+Each sentence also carries `_source` (the spec), `_index` (1-based) and,
+from files, `_lines` (CoNLL: the line of each token) or `_line` (JSON
+lines), so a later problem can still name the file and the line.
 
 Example:
 
@@ -26,7 +27,8 @@ import re
 
 from kerasnlp_seq import conll, tfds_data
 from kerasnlp_seq.errors import DataError
-from kerasnlp_seq.tagging import _split, detect_scheme, get_entities
+from kerasnlp_seq.tagging import (detect_scheme, find_malformed,
+                                  get_entities, validate_scheme)
 
 FORMATS = ("conll", "jsonl")
 _ENTITY_TAG = re.compile(r"^(O|[BIES]-.+)$")
@@ -61,8 +63,9 @@ def read_tagged(spec, role="train", format=None, token_column=0,
 
     Returns:
         A list of `{"tokens", "tags", "_source", "_index"}` dicts (and
-        `"_doc"`, see `documents`), or None for a TFDS `valid` role
-        without a validation split.
+        `"_doc"`, see `documents`; `"_lines"` or `"_line"` from CoNLL or
+        JSON lines files), or None for a TFDS `valid` role without a
+        validation split.
     """
     if tfds_data.is_tfds(spec):
         from kerasnlp_seq.tfds_tagging import load_tagged
@@ -85,7 +88,7 @@ def read_tagged(spec, role="train", format=None, token_column=0,
             sentences = conll.read_tagged_jsonl(
                 spec, token_key=token if isinstance(token, str) else "tokens",
                 tag_key=tag if isinstance(tag, str) else "tags",
-                documents=documents)
+                documents=documents, lines=True)
         else:
             token, tag = _column(token_column), _column(tag_column)
             names = None
@@ -93,7 +96,7 @@ def read_tagged(spec, role="train", format=None, token_column=0,
                 names = list(columns or [])
             sentences = conll.read_conll(spec, token_column=token,
                                          tag_column=tag, columns=names,
-                                         documents=documents)
+                                         documents=documents, lines=True)
     for n, sentence in enumerate(sentences, start=1):
         if not all(token.strip() for token in sentence["tokens"]):
             raise DataError(f"sentence {n} has an empty token; expected "
@@ -102,46 +105,134 @@ def read_tagged(spec, role="train", format=None, token_column=0,
     return sentences
 
 
-def check_tags(sentences, scheme):
-    """Raise `DataError` (naming source and sentence) for a tag off `scheme`."""
+def _line(sentence, position=0):
+    """The file line of a sentence's tag, or None (TFDS, plain dicts)."""
+    if "_lines" in sentence:
+        return sentence["_lines"][position]
+    return sentence.get("_line")
+
+
+def _error(message, sentence, position=0):
+    """`DataError` at the file line of a sentence's tag (or its number)."""
+    line = _line(sentence, position)
+    if line is None:
+        message = f"sentence {sentence.get('_index', '?')}: {message}"
+    return DataError(message, sentence.get("_source"), line)
+
+
+def _example(sentences, test):
+    """` (e.g. line N)` for the first tag with `test(tag)`, or `""`."""
+    found = _first(sentences, test)
+    line = None if found is None else _line(*found)
+    return "" if line is None else f" (e.g. line {line})"
+
+
+def _first(sentences, test):
+    """`(sentence, position)` of the first tag with `test(tag)`, or None."""
     for sentence in sentences:
-        for tag in sentence["tags"]:
-            try:
-                _split(tag, scheme)
-            except DataError as e:
-                raise DataError(f"sentence {sentence.get('_index', '?')}: {e}",
-                                sentence.get("_source")) from None
+        for position, tag in enumerate(sentence["tags"]):
+            if test(tag):
+                return sentence, position
+    return None
 
 
-def resolve_scheme(sentences, scheme="auto"):
+def _malformed(sentences, scheme):
+    """`(sentence, position, reason)` of the first tag off `scheme`, or None."""
+    for sentence in sentences:
+        found = find_malformed(sentence["tags"], scheme)
+        if found is not None:
+            return (sentence,) + found
+    return None
+
+
+def check_tags(sentences, scheme):
+    """Raise `DataError` at the file line of the first tag off `scheme`.
+
+    IOB2 entities must start with `B-`, BIOES ones be `S-X` or
+    `B-X (I-X)* E-X` (`tagging.find_malformed`). The message also says which
+    scheme the tags read as, when one fits them.
+    """
+    bad = _malformed(sentences, scheme)
+    if bad is None:
+        return
+    sentence, position, reason = bad
+    try:
+        fits = resolve_scheme(sentences)
+    except DataError:
+        fits = None
+    hint = (f"; the tags read as {fits!r}" if fits in ("iob1", "iob2", "bioes")
+            else "")
+    raise _error(f"{reason} (declared scheme {scheme!r}{hint}).", sentence,
+                 position)
+
+
+def _is_bioes(tag):
+    return tag[:2] in ("E-", "S-")
+
+
+def _check_bioes(sentences):
+    """Raise `DataError` where tags with `E-`/`S-` are not well-formed BIOES.
+
+    A file of IOB tags with a few BIOES ones blames the first BIOES tag; a
+    BIOES file with a few malformed sequences blames the first of those.
+    """
+    bad = _malformed(sentences, "bioes")
+    if bad is None:
+        return
+    with_es = [s for s in sentences if any(_is_bioes(t) for t in s["tags"])]
+    iob = [s for s in sentences if not any(_is_bioes(t) for t in s["tags"])
+           and any(t != "O" for t in s["tags"])]
+    if len(iob) > len(with_es):
+        sentence, position = _first(with_es, _is_bioes)
+        rest = detect_scheme([s["tags"] for s in iob]).upper()
+        where = _example(iob, lambda t: t != "O")
+        raise _error(
+            f"tag {sentence['tags'][position]!r} is BIOES, but the rest of "
+            f"the file is {rest}: {len(iob)} sentences have entities without "
+            f"E- or S- tags{where}. Expected one tag scheme per file.",
+            sentence, position)
+    sentence, position, reason = bad
+    raise _error(f"{reason}. The tags are read as BIOES: they use E- and S-"
+                 f"{_example(with_es, _is_bioes)}.", sentence, position)
+
+
+def resolve_scheme(sentences, scheme="auto", hint=None):
     """The tag scheme of gold sentences: declared (and checked) or detected.
 
     Detection: tags that are all `O` or `B/I/E/S-TYPE` are an entity
-    scheme (`tagging.detect_scheme`); other tags (POS) are `"none"`; tags
-    shaped `X-TYPE` with other prefixes (BILOU's `U-`, `L-`) are an
-    unknown scheme and an error.
+    scheme: BIOES if any tag is `E-` or `S-` (and then every sequence must
+    be well-formed BIOES), else IOB1 if an `I-` tag starts an entity, else
+    IOB2 (`tagging.detect_scheme`). Other tags (POS) are `"none"`; tags
+    shaped `X-TYPE` with other prefixes (BILOU's `U-`, `L-`) are an unknown
+    scheme and an error. A declared scheme is checked (`check_tags`). Every
+    error names the file line (or the sentence) of the first tag at fault.
 
     Args:
         sentences: list of `{"tags": [...]}` dicts.
         scheme: str. `"auto"`, `"iob1"`, `"iob2"`, `"bioes"` or `"none"`.
+        hint: str or None. Appended to the unknown-scheme error, e.g. how
+            the caller's command learns such tags as plain labels.
     """
     if scheme == "none":
         return scheme
     if scheme != "auto":
+        scheme = validate_scheme(scheme)
         check_tags(sentences, scheme)
         return scheme
-    sequences = [s["tags"] for s in sentences]
-    tags = {t for seq in sequences for t in seq}
+    tags = {t for s in sentences for t in s["tags"]}
     if all(_ENTITY_TAG.match(t) for t in tags):
-        return detect_scheme(sequences)
+        if any(_is_bioes(t) for t in tags):
+            _check_bioes(sentences)
+            return "bioes"
+        return detect_scheme([s["tags"] for s in sentences])
     if all(_PREFIXED_TAG.match(t) for t in tags):
         prefixes = sorted({t[0] for t in tags} - set("BIESO"))
-        example = sorted(t for t in tags if t[0] in prefixes)[0]
-        raise DataError(
-            f"unknown tag scheme: prefixes {prefixes} (e.g. {example!r}). "
-            "Expected IOB1, IOB2 or BIOES tags (B-, I-, E-, S-, O); pass "
-            "--scheme none to learn the tags as plain labels.",
-            sentences[0].get("_source"))
+        sentence, position = _first(sentences, lambda t: t[0] in prefixes)
+        raise _error(
+            f"unknown tag scheme: prefixes {prefixes} (first "
+            f"{sentence['tags'][position]!r}). Expected IOB1, IOB2 or BIOES "
+            "tags (B-, I-, E-, S-, O)" + (f"; {hint}." if hint else "."),
+            sentence, position)
     return "none"
 
 

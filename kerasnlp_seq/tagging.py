@@ -118,6 +118,69 @@ def get_entities(tags, scheme):
     return _iob_entities(tags, scheme)
 
 
+_NAMES = {"iob1": "IOB1", "iob2": "IOB2", "bioes": "BIOES"}
+
+
+def _bioes_rule(kind):
+    return (f"in BIOES an entity is 'S-{kind}' or 'B-{kind}', "
+            f"'I-{kind}'..., 'E-{kind}'")
+
+
+def find_malformed(tags, scheme):
+    """The first tag of a sequence that does not fit `scheme`, or None.
+
+    A tag fits when its prefix belongs to the scheme and, for IOB2, every
+    entity starts with `B-`; for BIOES, every entity is `S-X` or
+    `B-X (I-X)* E-X`. IOB1 takes any sequence of `B-`, `I-` and `O` (as
+    conlleval reads it), so IOB1 and IOB2 tags may share a file.
+
+    Args:
+        tags: list of str. One sentence's tags.
+        scheme: str. `"iob1"`, `"iob2"` or `"bioes"`.
+
+    Returns:
+        `(index, reason)`: the position to blame and a phrase saying what is
+        wrong, or None for a well-formed sequence.
+
+    Example:
+
+    >>> find_malformed(["B-PER", "O"], "bioes")
+    (0, "tag 'B-PER' is followed by 'O'; in BIOES an entity is ...")
+    >>> find_malformed(["B-PER", "E-PER"], "bioes") is None
+    True
+    """
+    scheme = validate_scheme(scheme)
+    name = _NAMES[scheme]
+    prev, prev_type = "O", ""
+    for i, tag in enumerate(tags):
+        prefix, _, kind = str(tag).partition("-")
+        if tag != "O" and (len(prefix) != 1 or prefix == "O" or not kind
+                           or prefix not in _PREFIXES[scheme]):
+            allowed = ", ".join(f"'{p}-TYPE'" for p in _PREFIXES[scheme]
+                                if p != "O")
+            return i, (f"tag {tag!r} is not {name}: expected 'O' or one of "
+                       f"{allowed}")
+        if tag == "O":
+            prefix, kind = "O", ""
+        inside = prev in "BI" and prev_type == kind
+        if scheme == "iob2" and prefix == "I" and not inside:
+            return i, (f"tag {tag!r} starts an entity, but IOB2 starts every "
+                       f"entity with 'B-{kind}'")
+        if scheme == "bioes":
+            if prev in "BI" and not (prefix in "IE" and inside):
+                return i - 1, (f"tag {tags[i - 1]!r} is followed by {tag!r}; "
+                               + _bioes_rule(prev_type))
+            if prefix in "IE" and not inside:
+                verb = "continues" if prefix == "I" else "ends"
+                return i, (f"tag {tag!r} {verb} no entity; "
+                           + _bioes_rule(kind))
+        prev, prev_type = prefix, kind
+    if scheme == "bioes" and tags and prev in "BI":
+        return len(tags) - 1, (f"tag {tags[-1]!r} ends the sentence inside "
+                               f"an entity; " + _bioes_rule(prev_type))
+    return None
+
+
 def detect_scheme(tag_sequences):
     """Guess the scheme of gold tag sequences: `"bioes"`, `"iob1"` or `"iob2"`.
 

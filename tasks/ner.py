@@ -113,8 +113,6 @@ class NERTask(Task):
     # the CRF's per-sentence loss early in training. The bundled sample
     # stops early (about 13 epochs, ~1 min).
     train_defaults = {"clipnorm": 5.0, "epochs": 28, "patience": 6}
-    layer_modules = ("kerasnlp_seq.crf", "kerasnlp_seq.char_features",
-                     "kerasnlp_seq.entity_metric", "kerasnlp_seq.tagger")
     input_help = "one raw sentence per line"
 
     def __init__(self, config=None):
@@ -125,6 +123,7 @@ class NERTask(Task):
         self.train_scheme = None
         self.coverage = None
         self._matrix = None
+        self._schemes = {}  # source -> scheme of the whole training file
 
     # ------------------------------------------------------------- data
     def default_data(self):
@@ -136,11 +135,30 @@ class NERTask(Task):
         from kerasnlp_seq.tagged_data import read_tagged
 
         c = self.config
-        return read_tagged(
+        sentences = read_tagged(
             spec, role, format=c.format, token_column=c.token_column,
             tag_column=c.tag_column,
             columns=[n.strip() for n in c.columns.split(",")],
             tfds_data_dir=c.tfds_data_dir, documents=c.doc_context > 0)
+        if role == "train" and sentences:
+            # The scheme of the whole file, before a part is held back for
+            # validation: every line of it is checked.
+            scheme = self._resolve(sentences)
+            self._schemes.update(
+                dict.fromkeys({s.get("_source") for s in sentences}, scheme))
+        return sentences
+
+    def _known_scheme(self, examples):
+        """The scheme remembered for the source of all `examples`, or None."""
+        known = {self._schemes.get(ex.get("_source")) for ex in examples}
+        return known.pop() if len(known) == 1 else None
+
+    def _resolve(self, examples):
+        from kerasnlp_seq.tagged_data import resolve_scheme
+
+        return resolve_scheme(
+            examples, self.config.scheme,
+            hint="pass --scheme none to learn the tags as plain labels")
 
     def split_validation(self, examples, fraction, seed):
         """With `doc_context`, hold back whole documents (order kept), so
@@ -153,16 +171,34 @@ class NERTask(Task):
                 return split
         return super().split_validation(examples, fraction, seed)
 
-    def _train_tags(self, tags):
+    def _train_tags(self, tags, scheme=None):
+        """`tags` (in `scheme`, default the training data's) in the train
+        scheme."""
         from kerasnlp_seq.tagging import convert_tags
 
-        if self.scheme == self.train_scheme or self.scheme == "none":
+        scheme = scheme or self.scheme
+        if scheme == self.train_scheme or self.scheme == "none":
             return list(tags)
-        return convert_tags(tags, self.scheme, self.train_scheme)
+        return convert_tags(tags, scheme, self.train_scheme)
+
+    def gold_scheme(self, examples):
+        """The entity scheme of gold `examples`: the training data's for
+        sentences from it, else detected (or checked against `--scheme`)
+        as `evaluate` does, so each file may use its own scheme."""
+        from kerasnlp_seq.tagged_data import resolve_scheme
+
+        scheme = self._known_scheme(examples)
+        if scheme is None:
+            scheme = resolve_scheme(examples, self.config.scheme)
+        if scheme == "none":
+            gold = examples[0]["tags"]
+            raise DataError(
+                f"tags of scheme {self.scheme!r} expected (as in training), "
+                f"found tags like {gold[:3]!r}.", examples[0].get("_source"))
+        return scheme
 
     # ---------------------------------------------------- preprocessing
     def adapt(self, examples):
-        from kerasnlp_seq.tagged_data import resolve_scheme
         from kerasnlp_seq.tagging import _split
         from kerasnlp_seq.token_encoder import TokenEncoder
 
@@ -172,14 +208,25 @@ class NERTask(Task):
                         "no documents (-DOCSTART- lines, or a doc key in JSON "
                         "lines), so each sentence is tagged alone.",
                         c.doc_context)
-        self.scheme = resolve_scheme(examples, c.scheme)
+        self.scheme = self._known_scheme(examples) or self._resolve(examples)
+        self._schemes.update(dict.fromkeys(
+            {ex.get("_source") for ex in examples}, self.scheme))
         self.train_scheme = (self.scheme if c.train_scheme == "same"
                              or self.scheme == "none" else c.train_scheme)
+        source = examples[0].get("_source") or "training data"
         if self.scheme == "none":
             self.tags = sorted({t for ex in examples for t in ex["tags"]})
+            if len(self.tags) < 2:
+                raise DataError(
+                    f"every tag is {self.tags[0]!r}; expected at least two "
+                    "different tags to learn.", source)
         else:
             types = sorted({_split(t, self.scheme)[1] for ex in examples
                             for t in ex["tags"]} - {""})
+            if not types:
+                raise DataError(
+                    "no entities: every tag is 'O'; expected training data "
+                    "with tagged entities (B-, I-, E-, S- tags).", source)
             prefixes = "BIES" if self.train_scheme == "bioes" else "BI"
             self.tags = ["O"] + [f"{p}-{k}" for k in types for p in prefixes]
         self.encoder = TokenEncoder.adapt(
@@ -258,10 +305,21 @@ class NERTask(Task):
         return x
 
     def tag_ids(self, examples):
-        """Training-scheme tag ids per sentence (unseen tags -> 0)."""
+        """Training-scheme tag ids per sentence (unseen tags -> 0).
+
+        Sentences from another file than the training data (`--valid`)
+        have their own scheme, detected per file and converted.
+        """
         index = {t: i for i, t in enumerate(self.tags)}
-        return [[index.get(t, 0) for t in self._train_tags(ex["tags"])]
-                for ex in examples]
+        schemes = {}
+        if self.scheme != "none":
+            by_source = {}
+            for ex in examples:
+                by_source.setdefault(ex.get("_source"), []).append(ex)
+            schemes = {source: self.gold_scheme(group)
+                       for source, group in by_source.items()}
+        return [[index.get(t, 0) for t in self._train_tags(
+            ex["tags"], schemes.get(ex.get("_source")))] for ex in examples]
 
     def windows(self, examples):
         """Sentence indices tagged together (`doc_context`), or None."""
@@ -332,7 +390,6 @@ class NERTask(Task):
         """Entity P/R/F1 (conlleval) in the gold data's own scheme, or token
         accuracy for tags without entities."""
         from kerasnlp_seq.doc_context import documents
-        from kerasnlp_seq.tagged_data import resolve_scheme
         from kerasnlp_seq.tagging import convert_tags, entity_scores
 
         predicted = self.predict_tags(
@@ -346,12 +403,7 @@ class NERTask(Task):
             return {"accuracy": correct / max(tokens, 1),
                     "sentences": len(gold), "tokens": tokens}
         # The gold data may be in another scheme than the training data.
-        scheme = resolve_scheme(examples, self.config.scheme)
-        if scheme == "none":
-            raise DataError(
-                f"tags of scheme {self.scheme!r} expected (as in training), "
-                f"found tags like {gold[0][:3]!r}.",
-                examples[0].get("_source"))
+        scheme = self.gold_scheme(examples)
         if self.train_scheme != scheme:
             predicted = [convert_tags(p, self.train_scheme, scheme)
                          for p in predicted]

@@ -164,3 +164,13 @@ def test_jsonl_empty_file(tmp_path):
     path = _write(tmp_path, "\n")
     with pytest.raises(DataError, match=_error(path, None, "no sentences found")):
         read_tagged_jsonl(path)
+
+
+def test_readers_can_keep_line_numbers(tmp_path):
+    path = _write(tmp_path, "-DOCSTART- O\n\nEU B-ORG\nrejects O\n\n\nit O\n")
+    assert [s["_lines"] for s in read_conll(path, lines=True)] == [[3, 4], [7]]
+    assert "_lines" not in read_conll(path)[0]
+    text = '{"tokens": ["a"], "tags": ["O"]}\n\n{"tokens": ["b"], "tags": ["O"]}\n'
+    jsonl = _write(tmp_path, text, name="data.jsonl")
+    assert [s["_line"] for s in read_tagged_jsonl(jsonl, lines=True)] == [1, 3]
+    assert "_line" not in read_tagged_jsonl(jsonl)[0]

@@ -291,7 +291,7 @@ def test_bad_input_messages(data, tmp_path):
     assert "expected 4 columns (as `columns` names), found 2" in error(
         {"tag_column": "pos"}, two)
     assert error({"scheme": "iob2", "tag_column": "1"}, train).startswith(
-        f"{train}: sentence 1: Malformed tag for scheme 'iob2'")
+        f"{train}:3: tag 'NNP' is not IOB2: expected 'O' or one of")
     with pytest.raises(ConfigError, match="Unknown `scheme`"):
         NERConfig(scheme="bilou")
     empty = tmp_path / "empty.jsonl"
@@ -304,7 +304,7 @@ def test_bad_input_messages(data, tmp_path):
     bilou = tmp_path / "bilou.txt"
     bilou.write_text("New B-LOC\nYork L-LOC\nis O\nbig U-MISC\n")
     assert error({}, str(bilou)) == (
-        f"{bilou}: unknown tag scheme: prefixes ['L', 'U'] (e.g. 'L-LOC'). "
+        f"{bilou}:2: unknown tag scheme: prefixes ['L', 'U'] (first 'L-LOC'). "
         "Expected IOB1, IOB2 or BIOES tags (B-, I-, E-, S-, O); pass "
         "--scheme none to learn the tags as plain labels.")
 
@@ -385,3 +385,158 @@ def test_bundled_sample_is_what_the_generator_writes(tmp_path):
     with open(sample_path("ner.conll"), encoding="utf-8") as f:
         assert (tmp_path / "ner.conll").read_text(encoding="utf-8") == f.read()
     assert NERTask().default_data() == sample_path("ner.conll")
+
+
+# -------------------------------- scheme checks name the file and line
+def _adapt_error(path, **config):
+    task = NERTask(NERConfig(**config))
+    with pytest.raises(DataError) as info:
+        task.adapt(task.read(str(path), "train"))
+    return str(info.value)
+
+
+def test_valid_files_of_every_scheme_read(data, tmp_path):
+    held_out = data["held_out"]
+    for scheme in ("iob1", "iob2", "bioes"):
+        path = write_conll(tmp_path / f"{scheme}.txt", held_out, scheme,
+                           four_columns=False)
+        task = NERTask(NERConfig())
+        task.adapt(task.read(path, "train"))
+        assert task.scheme == scheme
+        declared = NERTask(NERConfig(scheme=scheme))
+        declared.adapt(declared.read(path, "train"))
+    # IOB1 tags read as IOB1 and IOB2 alike (conlleval's reading).
+    iob1 = NERTask(NERConfig(scheme="iob1"))
+    iob1.adapt(iob1.read(tmp_path / "iob2.txt", "train"))
+
+
+def test_a_stray_tag_of_another_scheme_names_its_line(data, tmp_path, cli,
+                                                      helpers):
+    iob2 = write_conll(tmp_path / "iob2.txt", data["held_out"], "iob2",
+                       four_columns=False)
+    text = open(iob2, encoding="utf-8").read()
+    mixed = tmp_path / "mixed.conll"
+    mixed.write_text(text + "John B-PER\nSmith E-PER\n", encoding="utf-8")
+    line = text.count("\n") + 2
+    first = next(n for n, row in enumerate(text.splitlines(), 1)
+                 if row.split() and row.split()[-1][:2] in ("B-", "I-"))
+    message = _adapt_error(mixed)
+    assert message.startswith(
+        f"{mixed}:{line}: tag 'E-PER' is BIOES, but the rest of the file is "
+        f"IOB2: "), message
+    assert message.endswith(f"(e.g. line {first}). Expected one tag scheme "
+                            "per file.")
+    # Evaluation data is checked the same way.
+    task = NERTask(NERConfig())
+    task.adapt(task.read(iob2, "train"))
+    with pytest.raises(DataError, match=f"^{mixed}:{line}: tag 'E-PER'"):
+        task.gold_scheme(task.read(str(mixed), "eval"))
+    # A BIOES file with one malformed sentence blames that sentence.
+    bioes = write_conll(tmp_path / "bioes.txt", data["held_out"], "bioes",
+                        four_columns=False)
+    text = open(bioes, encoding="utf-8").read()
+    broken = tmp_path / "broken.conll"
+    broken.write_text(text + "John B-PER\nSmith I-PER\nsaid O\n",
+                      encoding="utf-8")
+    line = text.count("\n") + 2
+    assert _adapt_error(broken).startswith(
+        f"{broken}:{line}: tag 'I-PER' is followed by 'O'; in BIOES an "
+        "entity is 'S-PER' or 'B-PER', 'I-PER'..., 'E-PER'. The tags are "
+        "read as BIOES: they use E- and S- (e.g. line ")
+    jsonl = tmp_path / "broken.jsonl"
+    jsonl.write_text(json.dumps({"tokens": ["Bonn"], "tags": ["S-LOC"]})
+                     + "\n" + json.dumps({"tokens": ["a", "B"],
+                                          "tags": ["O", "E-PER"]}) + "\n")
+    assert _adapt_error(jsonl).startswith(
+        f"{jsonl}:2: tag 'E-PER' ends no entity")
+    out = tmp_path / "never"
+    result = cli("train", "ner", "--data", str(mixed), "--output", str(out))
+    helpers.assert_one_line_error(result, f"{mixed}:", "tag 'E-PER' is BIOES")
+    assert not out.exists()
+
+
+def test_a_declared_scheme_must_fit_the_data(data, tmp_path, cli, helpers):
+    iob2 = write_conll(tmp_path / "iob2.txt", [(["Ann", "Lee", "ran"],
+                       ["B-PER", "I-PER", "O"])], "iob2", four_columns=False)
+    assert _adapt_error(iob2, scheme="bioes") == (
+        f"{iob2}:4: tag 'I-PER' is followed by 'O'; in BIOES an entity is "
+        "'S-PER' or 'B-PER', 'I-PER'..., 'E-PER' (declared scheme 'bioes'; "
+        "the tags read as 'iob2').")
+    bioes = write_conll(tmp_path / "bioes.txt", [(["in", "Bonn"],
+                        ["O", "B-LOC"])], "bioes", four_columns=False)
+    assert _adapt_error(bioes, scheme="iob2") == (
+        f"{bioes}:4: tag 'S-LOC' is not IOB2: expected 'O' or one of "
+        "'B-TYPE', 'I-TYPE' (declared scheme 'iob2'; the tags read as "
+        "'bioes').")
+    train = data["train"]  # IOB1: entities start with I-
+    assert "starts an entity, but IOB2 starts every entity with" in (
+        _adapt_error(train, scheme="iob2"))
+    out = tmp_path / "never"
+    many = write_conll(tmp_path / "many.txt", data["held_out"], "iob2")
+    result = cli("train", "ner", "--data", many, "--scheme", "bioes",
+                 "--output", str(out))
+    helpers.assert_one_line_error(
+        result, f"{many}:", "(declared scheme 'bioes'; the tags read as "
+        "'iob2').")
+    assert not out.exists()
+
+
+def test_validation_data_keeps_its_own_scheme(data, tmp_path):
+    held_out = data["held_out"]
+    iob2 = write_conll(tmp_path / "iob2.txt", held_out, "iob2")
+    bioes = write_conll(tmp_path / "bioes.txt", held_out, "bioes")
+    task = NERTask(NERConfig(train_scheme="iob2"))
+    task.adapt(task.read(data["train"], "train"))
+    valid = task.read(bioes, "valid")
+    assert task.tag_ids(valid) == task.tag_ids(task.read(iob2, "valid"))
+    assert task.gold_scheme(valid) == "bioes"
+    # Held-back sentences of the training data keep its scheme.
+    assert task.gold_scheme(task.read(data["train"], "valid")[:3]) == "iob1"
+    broken = tmp_path / "broken.txt"
+    broken.write_text("Bonn S-LOC\n\nAnn B-PER\nran O\n")
+    with pytest.raises(DataError, match=f"^{broken}:3: tag 'B-PER' is "
+                       "followed by 'O'"):
+        task.tag_ids(task.read(str(broken), "valid"))
+
+
+def test_scheme_errors_under_evaluate(trained, tmp_path):
+    bad = tmp_path / "badtag.conll"
+    bad.write_text("Ann B-PER\nLee X-PER\n\nBonn B-LOC\n")
+    with pytest.raises(DataError) as info:
+        runs.evaluate(trained["dir"], str(bad))
+    assert str(info.value) == (
+        f"{bad}:2: unknown tag scheme: prefixes ['X'] (first 'X-PER'). "
+        "Expected IOB1, IOB2 or BIOES tags (B-, I-, E-, S-, O).")
+    # Evaluation data without entities is scored, not refused.
+    plain = tmp_path / "plain.conll"
+    plain.write_text("a O\nb O\n\nc O\n")
+    assert runs.evaluate(trained["dir"], str(plain))["true_entities"] == 0
+
+
+def test_training_data_without_entities_is_refused(tmp_path, cli, helpers):
+    plain = tmp_path / "plain.conll"
+    plain.write_text("a O\nb O\n\nc O\n")
+    assert _adapt_error(plain) == (
+        f"{plain}: no entities: every tag is 'O'; expected training data "
+        "with tagged entities (B-, I-, E-, S- tags).")
+    assert _adapt_error(plain, scheme="none") == (
+        f"{plain}: every tag is 'O'; expected at least two different tags "
+        "to learn.")
+    out = tmp_path / "never"
+    result = cli("train", "ner", "--data", str(plain), "--output", str(out))
+    helpers.assert_one_line_error(result, f"{plain}: no entities")
+    assert not out.exists()
+
+
+def test_training_checks_the_whole_file_before_holding_back(tmp_path, cli,
+                                                           helpers):
+    # Whichever sentence is held back for validation, the bad tag is found.
+    bad = tmp_path / "badtag.conll"
+    bad.write_text("Ann B-PER\nLee X-PER\n\nBonn B-LOC\n")
+    out = tmp_path / "never"
+    result = cli("train", "ner", "--data", str(bad), "--output", str(out))
+    helpers.assert_one_line_error(
+        result, f"{bad}:2: unknown tag scheme: prefixes ['X'] (first "
+        "'X-PER'). Expected IOB1, IOB2 or BIOES tags (B-, I-, E-, S-, O); "
+        "pass --scheme none to learn the tags as plain labels.")
+    assert not out.exists()

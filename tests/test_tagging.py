@@ -183,3 +183,32 @@ def test_errors_say_what_was_expected():
         entity_scores([["O"], ["O"]], [["O"]], "iob2")
     with pytest.raises(DataError, match=r"Sequence 1 has 1 gold tags but 2 predicted"):
         entity_scores([["O"], ["O"]], [["O"], ["O", "O"]], "iob2")
+
+
+def test_find_malformed_names_the_first_tag_off_the_scheme():
+    from kerasnlp_seq.tagging import find_malformed
+
+    # Well-formed sequences of every scheme pass; IOB1 and IOB2 read alike.
+    assert find_malformed(["B-PER", "I-PER", "E-PER", "S-LOC", "O"],
+                          "bioes") is None
+    assert find_malformed(["I-PER", "B-PER", "O", "B-LOC"], "iob1") is None
+    assert find_malformed(["B-PER", "I-PER", "B-PER"], "iob2") is None
+    assert find_malformed(["O", "O"], "bioes") is None
+    # BIOES: an entity left open, a continuation of nothing, an open end.
+    assert find_malformed(["O", "B-PER", "O"], "bioes") == (
+        1, "tag 'B-PER' is followed by 'O'; in BIOES an entity is 'S-PER' "
+        "or 'B-PER', 'I-PER'..., 'E-PER'")
+    assert find_malformed(["O", "E-PER"], "bioes")[0] == 1
+    assert "'I-LOC' continues no entity" in find_malformed(
+        ["B-PER", "E-PER", "I-LOC", "E-LOC"], "bioes")[1]
+    assert find_malformed(["B-PER", "I-PER"], "bioes") == (
+        1, "tag 'I-PER' ends the sentence inside an entity; in BIOES an "
+        "entity is 'S-PER' or 'B-PER', 'I-PER'..., 'E-PER'")
+    # IOB2 starts every entity with B-; no scheme takes foreign prefixes.
+    assert find_malformed(["O", "I-PER"], "iob2") == (
+        1, "tag 'I-PER' starts an entity, but IOB2 starts every entity "
+        "with 'B-PER'")
+    assert find_malformed(["O", "S-PER"], "iob1") == (
+        1, "tag 'S-PER' is not IOB1: expected 'O' or one of 'B-TYPE', "
+        "'I-TYPE'")
+    assert find_malformed(["B-"], "bioes")[0] == 0
