@@ -8,7 +8,8 @@ split without labels (GLUE's: every class label is -1) gives way to
 `validation` for evaluation.
 
 Downloads go to `data_dir` (TFDS's default, or `$TFDS_DATA_DIR`); a data set
-already prepared there loads offline. Unknown names and failed downloads are
+already prepared there loads offline, without any download attempt. Unknown
+names, data sets neither prepared nor downloadable, and missing splits are
 `DataError`s in one line.
 """
 
@@ -76,10 +77,12 @@ def load(spec, role, data_dir=None, download=True, limit=None):
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except Exception as e:  # DatasetNotFoundError and friends
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise DataError(
-            f"unknown TFDS data set {name!r} ({type(e).__name__}: {first}).",
+            f"unknown TFDS data set {name!r} ({type(e).__name__}: "
+            f"{_first_line(e)}).",
             spec) from None
+    if not builder.is_prepared():
+        _prepare(builder, name, spec, data_dir, download)
     info = builder.info
     available = list(info.splits.keys())
     chosen_by_role = split is None
@@ -91,26 +94,50 @@ def load(spec, role, data_dir=None, download=True, limit=None):
             raise DataError(
                 f"no split for {role}; available splits: {available} "
                 "(choose one with ?split=).", spec)
-    records = _read_split(builder, split, spec, download, limit)
+    records = _read_split(builder, split, spec, available, limit)
     if (chosen_by_role and role == "eval" and split == "test"
             and "validation" in available and _unlabelled(records, info)):
         split = "validation"
-        records = _read_split(builder, split, spec, download, limit)
+        records = _read_split(builder, split, spec, available, limit)
     return records, info
 
 
-def _read_split(builder, split, spec, download, limit):
+def _first_line(error, width=160):
+    text = str(error).strip()
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= width else line[:width - 3] + "..."
+
+
+def _prepare(builder, name, spec, data_dir, download):
+    """Download and prepare a data set not prepared in `data_dir`, or say
+    in one line that it is not there and how to put it there."""
+    from tensorflow_datasets.core import constants
+
+    root = str(data_dir) if data_dir else constants.get_default_data_dir()
+    cause = "and downloading is off"
+    if download:
+        try:
+            builder.download_and_prepare()
+            return
+        except Exception as e:  # offline, missing credentials, ...
+            cause = (f"and could not be downloaded ({type(e).__name__}: "
+                     f"{_first_line(e)})")
+    raise DataError(
+        f"TFDS data set {name!r} is not prepared in {root} {cause}. "
+        f"Prepare it on a machine with internet (`tfds build {name} "
+        f"--data_dir DIR`) and copy DIR/{name.split('/')[0]} into {root}, "
+        "or run online.", spec) from None
+
+
+def _read_split(builder, split, spec, available, limit):
     import tensorflow_datasets as tfds
 
     try:
-        if download:
-            builder.download_and_prepare()
         dataset = builder.as_dataset(split=split, shuffle_files=False)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise DataError(
-            f"could not load split {split!r} ({type(e).__name__}: "
-            f"{first[:300]}). Prepare it in --tfds-data-dir or go online.",
+            f"could not read split {split!r} ({type(e).__name__}: "
+            f"{_first_line(e)}); available splits: {available}.",
             spec) from None
     if limit:
         dataset = dataset.take(limit)

@@ -148,3 +148,103 @@ def test_eval_skips_an_unlabelled_test_split(metadata):
         assert len(rows) == 5 and rows[0]["label"] == 1
         rows, _ = tfds_data.load("tfds:glue/sst2?split=test", "eval")
         assert [r["label"] for r in rows] == [-1] * 3
+
+
+# ------------------------------------------- data sets that are not there
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No network: TFDS's download fails at once (as on an offline machine,
+    minus the minutes of retries). Yields the list of download attempts."""
+    from tensorflow_datasets.core import dataset_builder
+
+    attempts = []
+
+    def download_and_prepare(self, *args, **kwargs):
+        attempts.append(self.name)
+        raise ConnectionError(f"Failed to resolve host for {self.name} "
+                              "(offline)")
+
+    monkeypatch.setattr(dataset_builder.DatasetBuilder,
+                        "download_and_prepare", download_and_prepare)
+    return attempts
+
+
+def _not_prepared(spec, name, data_dir, cause):
+    return (f"{spec}: TFDS data set {name!r} is not prepared in {data_dir} "
+            f"{cause}")
+
+
+@pytest.mark.parametrize("spec", ["tfds:imdb_reviews",
+                                  "tfds:imdb_reviews?split=train"])
+def test_unprepared_data_set_says_so_not_which_split(offline, tmp_path, spec):
+    with pytest.raises(DataError) as info:
+        tfds_data.load(spec, "train", data_dir=str(tmp_path))
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(_not_prepared(
+        spec, "imdb_reviews", tmp_path,
+        "and could not be downloaded (ConnectionError: Failed to resolve"))
+    assert (f"`tfds build imdb_reviews --data_dir DIR`) and copy "
+            f"DIR/imdb_reviews into {tmp_path}, or run online.") in message
+    problem = info.value.problem
+    assert "split" not in problem and "importlib" not in problem
+    assert offline == ["imdb_reviews"]  # one attempt, before any split
+
+
+def test_unprepared_data_set_without_download_is_never_downloaded(
+        monkeypatch, tmp_path):
+    from tensorflow_datasets.core import dataset_builder
+
+    def download_and_prepare(self, *args, **kwargs):
+        pytest.fail("a download was attempted with download=False")
+
+    monkeypatch.setattr(dataset_builder.DatasetBuilder,
+                        "download_and_prepare", download_and_prepare)
+    with pytest.raises(DataError) as info:
+        tfds_data.load("tfds:glue/sst2", "train", data_dir=str(tmp_path),
+                       download=False)
+    assert str(info.value).startswith(_not_prepared(
+        "tfds:glue/sst2", "glue/sst2", tmp_path,
+        "and downloading is off. Prepare it on a machine with internet "
+        "(`tfds build glue/sst2 --data_dir DIR`) and copy DIR/glue into"))
+
+
+@pytest.mark.parametrize("task, spec", [("sentiment", "tfds:imdb_reviews"),
+                                        ("ner", "tfds:conll2003")])
+def test_cli_unprepared_data_set_is_one_line(cli, helpers, offline, tmp_path,
+                                             task, spec):
+    data_dir, out = tmp_path / "tfdsdir", tmp_path / "run"
+    result = cli("train", task, "--data", spec, "--tfds-data-dir", data_dir,
+                 "-o", out, "--epochs", "1", "--quiet")
+    name = spec[len("tfds:"):]
+    helpers.assert_one_line_error(
+        result, "Error: " + _not_prepared(spec, name, data_dir, ""),
+        f"`tfds build {name} --data_dir DIR`")
+    assert not out.exists()
+
+
+def test_prepared_data_set_without_the_split_lists_its_splits(tmp_path):
+    """Prepared (metadata written) but with a `test` split only: no split
+    for training, and no download is tried."""
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core import splits as splits_lib
+
+    builder = tfds.builder("imdb_reviews", data_dir=str(tmp_path))
+    builder.info.set_splits(splits_lib.SplitDict([splits_lib.SplitInfo(
+        name="test", shard_lengths=[3], num_bytes=0,
+        filename_template=None)]))
+    os.makedirs(builder.data_path, exist_ok=True)
+    builder.info.write_to_directory(builder.data_path)
+    with pytest.raises(DataError) as info:
+        tfds_data.load("tfds:imdb_reviews", "train", data_dir=str(tmp_path))
+    assert str(info.value) == (
+        "tfds:imdb_reviews: no split for train; available splits: ['test'] "
+        "(choose one with ?split=).")
+    with pytest.raises(DataError) as info:
+        tfds_data.load("tfds:imdb_reviews?split=train", "train",
+                       data_dir=str(tmp_path))
+    assert str(info.value).startswith(
+        "tfds:imdb_reviews?split=train: could not read split 'train' (")
+    assert str(info.value).endswith("; available splits: ['test'].")
