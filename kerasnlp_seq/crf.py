@@ -209,6 +209,41 @@ def viterbi_decode(emissions, mask, transitions, start, end):
     return potentials_decode(p, mask)
 
 
+FORBIDDEN = -10000.0  # added to the score of a forbidden transition
+
+
+def _bool_table(values, shape, name):
+    """`values` as nested lists of bool of `shape`, or None; else ValueError."""
+    if values is None:
+        return None
+
+    def check(x, dims):
+        if not dims:
+            if not isinstance(x, (bool, int)) or x not in (0, 1):
+                raise ValueError
+            return bool(x)
+        if len(x) != dims[0]:
+            raise ValueError
+        return [check(v, dims[1:]) for v in x]
+
+    try:
+        return check(values.tolist() if hasattr(values, "tolist") else values,
+                     shape)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"`{name}` for `CRF` must be None or bools of shape {shape}. "
+            f"Received: {name}={values!r}") from None
+
+
+def _penalty(allowed):
+    """0 where allowed, `FORBIDDEN` elsewhere (float32 constant)."""
+    import numpy as np
+
+    return ops.convert_to_tensor(
+        np.where(np.array(allowed, dtype=bool), 0.0, FORBIDDEN).astype(
+            "float32"))
+
+
 @keras.saving.register_keras_serializable(package="kerasnlp_seq")
 class CRF(keras.layers.Layer):
     """Linear-chain CRF head: decodes tags and exposes scores for `CRFLoss`.
@@ -216,8 +251,20 @@ class CRF(keras.layers.Layer):
     Owns a learned `transitions` matrix (from-tag by to-tag) and `start` and
     `end` vectors. Computes in float32 whatever the dtype policy.
 
+    Constraints (optional, e.g. `tagging.allowed_transitions` for BIOES: no
+    `I-PER` after `O`): a forbidden transition, first tag or last tag gets a
+    fixed score of -10000 added to its learned one, in training (the loss
+    then normalises over well-formed paths only) and in decoding (Viterbi
+    never returns an ill-formed path when a well-formed one exists). They
+    are part of the layer's config, not weights.
+
     Args:
         num_tags: int. The number of tags; the input's last dimension.
+        allowed_transitions: None, or `(num_tags, num_tags)` nested lists of
+            bool: whether tag `j` may follow tag `i` (`[i][j]`).
+        allowed_start: None, or `num_tags` bools: may a sequence start with
+            each tag.
+        allowed_end: None, or `num_tags` bools: may a sequence end with it.
         **kwargs: Base layer keyword arguments, such as `name`.
 
     Call arguments:
@@ -237,13 +284,19 @@ class CRF(keras.layers.Layer):
     ((2, 5), (2, 5, 4, 4))
     """
 
-    def __init__(self, num_tags, **kwargs):
+    def __init__(self, num_tags, allowed_transitions=None, allowed_start=None,
+                 allowed_end=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(num_tags, int) or isinstance(num_tags, bool) or num_tags < 1:
             raise ValueError(
                 "`num_tags` for `CRF` must be a positive int. "
                 f"Received: num_tags={num_tags!r}")
         self.num_tags = num_tags
+        k = num_tags
+        self.allowed_transitions = _bool_table(
+            allowed_transitions, (k, k), "allowed_transitions")
+        self.allowed_start = _bool_table(allowed_start, (k,), "allowed_start")
+        self.allowed_end = _bool_table(allowed_end, (k,), "allowed_end")
         self.supports_masking = True
         # Keras' TF `scan` is a while loop of dynamic length: no XLA gradient.
         self.supports_jit = False
@@ -265,7 +318,12 @@ class CRF(keras.layers.Layer):
             autocast=False)
 
     def _weights(self):
-        return self.transitions, self.start_transitions, self.end_transitions
+        weights = (self.transitions, self.start_transitions,
+                   self.end_transitions)
+        allowed = (self.allowed_transitions, self.allowed_start,
+                   self.allowed_end)
+        return tuple(w if a is None else ops.cast(w, "float32") + _penalty(a)
+                     for w, a in zip(weights, allowed))
 
     def call(self, inputs, mask=None):
         potentials = crf_potentials(inputs, mask, *self._weights())
@@ -290,7 +348,10 @@ class CRF(keras.layers.Layer):
         return crf_log_likelihood(emissions, tags, mask, *self._weights())
 
     def get_config(self):
-        return {**super().get_config(), "num_tags": self.num_tags}
+        return {**super().get_config(), "num_tags": self.num_tags,
+                "allowed_transitions": self.allowed_transitions,
+                "allowed_start": self.allowed_start,
+                "allowed_end": self.allowed_end}
 
 
 @keras.saving.register_keras_serializable(package="kerasnlp_seq")

@@ -66,7 +66,7 @@ def build_sequence_tagger(num_words, num_tags, word_dim=100, num_chars=0,
                           cell="lstm", units=100, num_layers=1,
                           bidirectional=True, dropout=0.5,
                           embedding_dropout=0.5, recurrent_dropout=0.0,
-                          head="crf", name="tagger"):
+                          head="crf", crf_constraints=None, name="tagger"):
     """Builds an uncompiled tagger `keras.Model` over dict inputs.
 
     Inputs: `words` int `(batch, time)` (0 = padding, right-padded), and
@@ -93,6 +93,9 @@ def build_sequence_tagger(num_words, num_tags, word_dim=100, num_chars=0,
         embedding_dropout: float. Dropout on the concatenated token features.
         recurrent_dropout: float. Recurrent-state dropout.
         head: str. `"crf"` or `"softmax"`.
+        crf_constraints: None, or `(transitions, start, end)` allowed-tag
+            tables for the CRF (`tagging.allowed_transitions(tags, scheme)`:
+            ill-formed tag sequences are then never decoded).
         name: str. The model name and layer-name prefix.
     """
     if head not in HEADS:
@@ -133,7 +136,9 @@ def build_sequence_tagger(num_words, num_tags, word_dim=100, num_chars=0,
         x = keras.layers.Dropout(dropout, name="output_dropout")(x)
     emissions = keras.layers.Dense(num_tags, name="emissions")(x)
     if head == "crf":
-        tags, potentials = CRF(num_tags, name="crf")(emissions)
+        allowed = dict(zip(("allowed_transitions", "allowed_start",
+                            "allowed_end"), crf_constraints or ()))
+        tags, potentials = CRF(num_tags, name="crf", **allowed)(emissions)
         outputs = {"tags": tags, "potentials": potentials}
     else:
         probs = keras.layers.Activation("softmax", dtype="float32",

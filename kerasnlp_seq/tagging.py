@@ -181,6 +181,53 @@ def find_malformed(tags, scheme):
     return None
 
 
+def allowed_transitions(tags, scheme):
+    """Which tag follows which in well-formed `scheme` sequences (for a CRF).
+
+    BIOES: a sequence starts and ends outside an entity or at its first or
+    last tag; `I-X` and `E-X` only follow `B-X` or `I-X`, and `B-X`/`I-X`
+    are always followed by `I-X` or `E-X`. IOB2: `I-X` only follows `B-X` or
+    `I-X`, and no sequence starts with `I-`. IOB1 allows every transition
+    (conlleval reads any B/I/O sequence), as does a scheme without entities.
+
+    Args:
+        tags: list of str. Tag names by id (`"O"` and `PREFIX-TYPE`).
+        scheme: str. `"bioes"`, `"iob2"`, `"iob1"` or `"none"`.
+
+    Returns:
+        `(transitions, start, end)`: nested lists of bool, from-tag by
+        to-tag `(k, k)`, and `(k,)` for the first and the last tag; or None
+        when the scheme allows everything.
+
+    Example:
+
+    >>> t, start, end = allowed_transitions(["O", "B-PER", "E-PER"], "bioes")
+    >>> t[0], t[1], start, end
+    ([True, True, False], [False, False, True], [True, True, False], [True, False, True])
+    """
+    if scheme not in ("bioes", "iob2"):
+        return None
+    split = [_split(t, scheme) for t in tags]
+    if scheme == "bioes":
+        def follows(a, b):
+            (pa, ka), (pb, kb) = a, b
+            if pa in ("B", "I"):
+                return pb in ("I", "E") and ka == kb
+            return pb in ("O", "B", "S")
+
+        start = [p in ("O", "B", "S") for p, _ in split]
+        end = [p in ("O", "E", "S") for p, _ in split]
+    else:
+        def follows(a, b):
+            (pa, ka), (pb, kb) = a, b
+            return pb != "I" or (pa in ("B", "I") and ka == kb)
+
+        start = [p != "I" for p, _ in split]
+        end = [True] * len(split)
+    transitions = [[follows(a, b) for b in split] for a in split]
+    return transitions, start, end
+
+
 def detect_scheme(tag_sequences):
     """Guess the scheme of gold tag sequences: `"bioes"`, `"iob1"` or `"iob2"`.
 

@@ -79,6 +79,10 @@ class NERConfig:
     recurrent_dropout: float = option(
         0.0, "Recurrent-state dropout (disables cuDNN).")
     head: str = choice("crf", ["crf", "softmax"], "Output layer.")
+    crf_constraints: bool = option(
+        True, "CRF head, IOB2 or BIOES training tags: forbid the transitions "
+        "the scheme does not allow (e.g. I-PER after O), in training and "
+        "decoding, so every decoded sequence is well-formed.")
     bucket: bool = option(True, "Batch sentences of similar length.")
     doc_context: int = option(
         0, "Tag consecutive sentences of one document (-DOCSTART- in CoNLL, "
@@ -281,7 +285,7 @@ class NERTask(Task):
             num_layers=c.num_layers, bidirectional=c.bidirectional,
             dropout=c.dropout, embedding_dropout=c.embedding_dropout,
             recurrent_dropout=c.recurrent_dropout, head=c.head,
-            name=self.name)
+            crf_constraints=self._crf_constraints(), name=self.name)
         log.info("tags: %d in scheme %s (data: %s)", len(self.tags),
                  self.train_scheme, self.scheme)
         if c.embeddings:
@@ -291,6 +295,13 @@ class NERTask(Task):
                 model.get_layer("word_embedding"), self.encoder.words.tokens,
                 c.embeddings, self._matrix, self.coverage)
         return model
+
+    def _crf_constraints(self):
+        from kerasnlp_seq.tagging import allowed_transitions
+
+        if not self.config.crf_constraints or self.scheme == "none":
+            return None
+        return allowed_transitions(self.tags, self.train_scheme)
 
     def compile_args(self):
         from kerasnlp_seq.tagger import tagger_compile_args

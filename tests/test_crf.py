@@ -235,3 +235,92 @@ def test_saved_model_round_trip(trained, tmp_path):
     for ids in (x[:6], x[:3, :4]):  # dynamic batch and time
         np.testing.assert_array_equal(serving(ids=tf.constant(ids))["tags"],
                                       model.predict(ids, verbose=0)["tags"])
+
+
+# ----------------------------------------------------------- constraints
+def _constrained_brute_force(e, length, trans, start, end, allowed):
+    """Best allowed path by enumeration (`allowed`: the three bool tables)."""
+    a_trans, a_start, a_end = (np.array(t, dtype=bool) for t in allowed)
+    best, best_score = None, -np.inf
+    for path in itertools.product(range(e.shape[-1]), repeat=length):
+        if not (a_start[path[0]] and a_end[path[-1]] and all(
+                a_trans[a, b] for a, b in zip(path, path[1:]))):
+            continue
+        score = _path_score(e, path, trans, start, end)
+        if score > best_score:
+            best, best_score = path, score
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_constraints_decode_the_best_allowed_path(seed):
+    emissions, trans, start, end, rng = _random_problem(seed, k=4)
+    allowed = (rng.random((4, 4)) < 0.6, rng.random(4) < 0.7,
+               rng.random(4) < 0.7)
+    allowed[1][0] = allowed[2][0] = True  # some path of any length exists
+    allowed[0][0, 0] = True
+    crf = CRF(4, allowed_transitions=allowed[0], allowed_start=allowed[1],
+              allowed_end=allowed[2])
+    crf.build((None, None, 4))
+    crf.set_weights([trans, start, end])
+    lengths = np.array([4, 1, 3, 2, 4])
+    tags, _ = crf.decode(emissions, lengths)
+    for b, n in enumerate(lengths):
+        assert tuple(np.array(tags)[b, :n]) == _constrained_brute_force(
+            emissions[b, :n], n, trans, start, end, allowed)
+
+
+def test_all_allowed_constraints_change_nothing():
+    emissions, trans, start, end, rng = _random_problem(5)
+    k = NUM_TAGS
+    free, ones = CRF(k), CRF(k, allowed_transitions=[[True] * k] * k,
+                            allowed_start=[True] * k, allowed_end=[True] * k)
+    for crf in (free, ones):
+        crf.build((None, None, k))
+        crf.set_weights([trans, start, end])
+    gold = rng.integers(0, k, size=(5, 4))
+    for a, b in zip(free.decode(emissions), ones.decode(emissions)):
+        np.testing.assert_allclose(np.array(a), np.array(b))
+    np.testing.assert_allclose(np.array(free.log_likelihood(emissions, gold)),
+                               np.array(ones.log_likelihood(emissions, gold)),
+                               atol=1e-5)
+
+
+def test_constraints_normalise_over_allowed_paths_only():
+    # One forbidden first tag: the gold path's probability is its share of
+    # the allowed paths, by enumeration.
+    emissions, trans, start, end, _ = _random_problem(6, batch=1, time=3)
+    crf = CRF(NUM_TAGS, allowed_start=[True, True, False])
+    crf.build((None, None, NUM_TAGS))
+    crf.set_weights([trans, start, end])
+    gold = np.array([[0, 2, 1]])
+    scores = {p: _path_score(emissions[0], p, trans, start, end)
+              for p in itertools.product(range(NUM_TAGS), repeat=3)
+              if p[0] != 2}
+    values = np.array(list(scores.values()))
+    log_z = values.max() + np.log(np.exp(values - values.max()).sum())
+    assert float(crf.log_likelihood(emissions, gold)[0]) == pytest.approx(
+        scores[(0, 2, 1)] - log_z, abs=1e-4)
+
+
+def test_constraints_are_config_and_survive_a_keras_round_trip(tmp_path):
+    allowed = ([[True, True, False], [True, True, True], [True, False, True]],
+               [True, True, False], [True, False, True])
+    inputs = keras.Input((None, NUM_TAGS))
+    tags, potentials = CRF(NUM_TAGS, *allowed, name="crf")(inputs)
+    model = keras.Model(inputs, {"tags": tags, "potentials": potentials})
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    crf = loaded.get_layer("crf")
+    assert (crf.allowed_transitions, crf.allowed_start,
+            crf.allowed_end) == allowed
+    x = np.random.default_rng(0).normal(size=(2, 5, NUM_TAGS)).astype(
+        "float32")
+    np.testing.assert_array_equal(np.array(model(x)["tags"]),
+                                  np.array(loaded(x)["tags"]))
+    assert CRF(NUM_TAGS).get_config()["allowed_start"] is None
+    with pytest.raises(ValueError, match="allowed_start"):
+        CRF(NUM_TAGS, allowed_start=[True, False])
+    with pytest.raises(ValueError, match="allowed_transitions"):
+        CRF(NUM_TAGS, allowed_transitions=[[True, 2, True]] * 3)

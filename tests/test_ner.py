@@ -540,3 +540,20 @@ def test_training_checks_the_whole_file_before_holding_back(tmp_path, cli,
         "'X-PER'). Expected IOB1, IOB2 or BIOES tags (B-, I-, E-, S-, O); "
         "pass --scheme none to learn the tags as plain labels.")
     assert not out.exists()
+
+
+def test_crf_constraints_make_every_decoded_sequence_well_formed(trained,
+                                                                  data):
+    from kerasnlp_seq.tagging import allowed_transitions, find_malformed
+
+    task, model = trained["task"], trained["model"]
+    assert task.train_scheme == "bioes" and task.config.crf_constraints
+    crf = model.get_layer("crf")
+    assert (crf.allowed_transitions, crf.allowed_start, crf.allowed_end) == \
+        tuple(allowed_transitions(task.tags, "bioes"))
+    # Word salad, where an unconstrained tagger often ends an entity early.
+    rng = np.random.default_rng(0)
+    words = [t for tokens, _ in data["held_out"] for t in tokens]
+    salad = [list(rng.choice(words, size=n)) for n in rng.integers(1, 20, 60)]
+    for tags in task.predict_tags(model, salad):
+        assert find_malformed(tags, "bioes") is None, tags

@@ -212,3 +212,28 @@ def test_find_malformed_names_the_first_tag_off_the_scheme():
         1, "tag 'S-PER' is not IOB1: expected 'O' or one of 'B-TYPE', "
         "'I-TYPE'")
     assert find_malformed(["B-"], "bioes")[0] == 0
+
+
+@pytest.mark.parametrize("scheme", ["bioes", "iob2"])
+def test_allowed_transitions_accept_exactly_the_well_formed_sequences(scheme):
+    import itertools
+
+    from kerasnlp_seq.tagging import allowed_transitions, find_malformed
+
+    prefixes = "BIES" if scheme == "bioes" else "BI"
+    tags = ["O"] + [f"{p}-{k}" for k in ("PER", "LOC") for p in prefixes]
+    transitions, start, end = allowed_transitions(tags, scheme)
+    for n in (1, 2, 3):
+        for ids in itertools.product(range(len(tags)), repeat=n):
+            allowed = (start[ids[0]] and end[ids[-1]] and all(
+                transitions[a][b] for a, b in zip(ids, ids[1:])))
+            sequence = [tags[i] for i in ids]
+            assert allowed == (find_malformed(sequence, scheme) is None), \
+                sequence
+
+
+def test_iob1_and_plain_labels_allow_every_transition():
+    from kerasnlp_seq.tagging import allowed_transitions
+
+    assert allowed_transitions(["O", "B-PER", "I-PER"], "iob1") is None
+    assert allowed_transitions(["NN", "VB"], "none") is None
