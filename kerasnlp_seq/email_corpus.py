@@ -154,7 +154,8 @@ def _class_folders(root, label_map):
     if len(labels) < 2:
         raise DataError(
             f"found only one class {labels}; a corpus needs at least two "
-            "classes (e.g. spam/ and ham/ folders, after `label_map`).", root)
+            "classes (e.g. spam/ and ham/ folders, after the folder-to-label "
+            "mapping: --folder-labels, or `label_map` in Python).", root)
     return folders
 
 

@@ -253,6 +253,11 @@ def _train(task_name, task, data, valid, output, train_config, previous,
     elif _is_tfds(data):
         valid_examples = task.read(data, "valid")  # None: no such split
     if valid_examples is None:
+        if not train_config.valid_fraction:
+            raise RunError(
+                "--valid-fraction 0 holds back nothing, and early stopping "
+                "needs validation data: give --valid FILE, or a fraction "
+                "above 0.")
         train_examples, valid_examples = task.split_validation(
             train_examples, train_config.valid_fraction, train_config.seed)
     n_train, n_valid = (count_examples(train_examples),
@@ -378,6 +383,8 @@ def _fit(task, train_config, train_ds, valid_ds, train_examples,
                   steps_per_epoch=train_config.steps_per_epoch,
                   verbose=verbose, shuffle=False)  # the dataset shuffles
     except KeyboardInterrupt:
+        if verbose not in (0, 2):  # end the progress bar's line first
+            print(flush=True)
         raise RunError(
             f"{output}: training interrupted; continue it with "
             f"`--resume --output {output}`.") from None

@@ -478,6 +478,14 @@ def test_resume_refuses_options_that_would_change_the_run(cli, helpers,
     assert not os.path.exists(run)
 
 
+def test_valid_fraction_zero_without_a_valid_file(bad_train, helpers,
+                                                 tmp_path):
+    data = helpers.write_table(tmp_path / "d.tsv", helpers.make_texts(
+        30, classes=("neg", "pos")))
+    bad_train(data, "--valid-fraction 0 holds back nothing",
+              "give --valid FILE", extra=["--valid-fraction", "0"])
+
+
 def test_too_little_data_is_a_one_line_error(bad_train, helpers, tmp_path):
     two = helpers.write_table(tmp_path / "two.tsv",
                               [("good film", "pos"), ("bad film", "neg")])

@@ -232,7 +232,8 @@ def test_error_messages(tmp_path):
     _write(root / "spam", "0001", b"Subject: win\n\nmoney")
     assert _errors(str(root)) == (
         f"{root}: found only one class ['spam']; a corpus needs at least two "
-        "classes (e.g. spam/ and ham/ folders, after `label_map`).")
+        "classes (e.g. spam/ and ham/ folders, after the folder-to-label "
+        "mapping: --folder-labels, or `label_map` in Python).")
     _write(root / "ham", "0001", b"Subject: hi\n\nlunch?")
     assert "only one class ['ham']" in _errors(
         str(root), label_map={"spam": "ham"})
