@@ -338,6 +338,7 @@ def export_captioner(generator, image_size, path):
     import tensorflow as tf
 
     from kerasnlp_seq.images import decode_images
+    from kerasnlp_seq.serving import empty_batch_safe
 
     archive = keras.export.ExportArchive()
     archive.track(generator.model)
@@ -349,6 +350,6 @@ def export_captioner(generator, image_size, path):
         return {"caption": generator.serve_pixels(pixels)}
 
     archive.add_endpoint(
-        "serving_default", serve,
+        "serving_default", empty_batch_safe(serve),
         input_signature=[tf.TensorSpec([None], tf.string, name="image")])
     archive.write_out(path, verbose=False)

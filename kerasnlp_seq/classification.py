@@ -248,6 +248,8 @@ def export_text_classifier(model, encode, resources, label_names, path,
     import keras
     import tensorflow as tf
 
+    from kerasnlp_seq.serving import empty_batch_safe
+
     archive = keras.export.ExportArchive()
     archive.track(model)
     for resource in resources:
@@ -264,6 +266,6 @@ def export_text_classifier(model, encode, resources, label_names, path,
         return outputs
 
     archive.add_endpoint(
-        "serving_default", serve,
+        "serving_default", empty_batch_safe(serve),
         input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     archive.write_out(path, verbose=False)

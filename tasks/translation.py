@@ -409,6 +409,7 @@ class TranslationTask(Task):
         import tensorflow as tf
 
         from kerasnlp_seq.seq_tokenizers import END_ID
+        from kerasnlp_seq.serving import empty_batch_safe
 
         translate = self.translate_fn(model)
         archive = keras.export.ExportArchive()
@@ -426,6 +427,6 @@ class TranslationTask(Task):
                     "length": length}
 
         archive.add_endpoint(
-            "serving_default", serve,
+            "serving_default", empty_batch_safe(serve),
             input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         archive.write_out(path, verbose=False)

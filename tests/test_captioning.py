@@ -561,3 +561,11 @@ def test_skipped_images_are_reported_once_and_readably(sample_run, cli,
     assert result.output.strip().splitlines()[-1] == (
         f"Error: {text}: cannot read image (not a decodable JPEG/PNG/GIF/BMP "
         "image).")
+
+
+def test_saved_model_answers_an_empty_batch(sample_run):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(os.path.join(
+        sample_run, "saved_model")).signatures["serving_default"]
+    assert serve(image=tf.constant([], tf.string))["caption"].shape == (0,)

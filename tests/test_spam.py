@@ -378,3 +378,16 @@ def test_cli_bad_input_is_one_line(cli, helpers, tmp_path):
                  str(tmp_path / "out"))
     helpers.assert_one_line_error(result, f"{path}:2:", "expected 2")
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_saved_model_answers_an_empty_batch(spam_run):
+    # The character encoder's recurrent loop cannot run over no rows.
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(os.path.join(
+        spam_run[0], "saved_model")).signatures["serving_default"]
+    empty = serve(text=tf.constant([], tf.string))
+    assert empty["label"].shape == (0,)
+    assert empty["probabilities"].shape[0] == 0
+    one = serve(text=tf.constant(["WIN a free prize now"]))
+    assert one["label"].shape == (1,)

@@ -408,3 +408,15 @@ def test_attention_plot_of_a_translation_cut_off_at_the_length_cap(
                             for i in source_ids]
     assert drawn["src"][-1] == END and "[UNK]" not in drawn["src"]
     assert drawn["weights"].shape == (6, len(source_ids))
+
+
+def test_saved_model_answers_an_empty_batch(overfit):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(os.path.join(
+        overfit["run"], "saved_model")).signatures["serving_default"]
+    out = serve(text=tf.constant([], tf.string))
+    assert out["translation"].shape == (0,) and out["length"].shape == (0,)
+    source, target = overfit["pairs"][0]
+    out = serve(text=tf.constant([source]))
+    assert out["translation"].numpy()[0].decode("utf-8") == target
