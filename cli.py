@@ -306,22 +306,11 @@ def predict_command(run_dir, inputs, input_file, fmt, attention_plot,
 
 def _input_lines(input_file):
     """Lines of `--file` or of standard input, strictly UTF-8."""
-    from kerasnlp_seq.errors import DataError
+    from kerasnlp_seq import readers
 
-    if input_file is not None:
-        from kerasnlp_seq.readers import open_lines
-
-        return [text.rstrip("\r\n") for _, text in open_lines(input_file)]
-    lines = []
-    for lineno, raw in enumerate(sys.stdin.buffer, start=1):
-        try:
-            lines.append(raw.decode("utf-8").rstrip("\r\n"))
-        except UnicodeDecodeError as e:
-            raise DataError(
-                f"bytes that are not UTF-8 at column {e.start + 1} "
-                f"({raw[e.start:e.start + 4]!r}); send UTF-8 text.",
-                "<stdin>", lineno) from None
-    return lines
+    lines = (readers.open_lines(input_file) if input_file is not None
+             else readers.decode_lines(sys.stdin.buffer, "<stdin>"))
+    return [text.rstrip("\r\n") for _, text in lines]
 
 
 @main.command("export")

@@ -36,21 +36,28 @@ def open_lines(path):
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
-            for lineno, raw in enumerate(f, start=1):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise DataError(
-                        f"bytes that are not UTF-8 at column {e.start + 1} "
-                        f"({raw[e.start:e.start + 4]!r}); re-encode the file "
-                        "as UTF-8.", path, lineno) from None
-                if lineno == 1 and text.startswith("\ufeff"):
-                    text = text[1:]
-                yield lineno, text
+            yield from decode_lines(f, path)
     except (OSError, EOFError) as e:
         if isinstance(e, DataError):
             raise
         raise DataError(f"cannot read file ({e}).", path) from None
+
+
+def decode_lines(lines, name):
+    """Yield `(line_number, text)` of byte lines, strictly UTF-8 (a leading
+    byte-order mark dropped); `name` (a file, `<stdin>`) is what an error
+    names."""
+    for lineno, raw in enumerate(lines, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DataError(
+                f"bytes that are not UTF-8 at column {e.start + 1} "
+                f"({raw[e.start:e.start + 4]!r}); re-encode it as UTF-8.",
+                name, lineno) from None
+        if lineno == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        yield lineno, text
 
 
 def detect_format(path):
