@@ -19,13 +19,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _library_errors(fn):
-    """Turn the toolkit's user-facing errors into one-line Click errors."""
+    """Start TensorFlow quietly (`kerasnlp_seq.quiet_start`), then turn the
+    toolkit's user-facing errors into one-line Click errors."""
     import functools
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from kerasnlp_seq.errors import KerasNLPSeqError
+        from kerasnlp_seq.quiet_start import start_tensorflow
 
+        start_tensorflow()
         try:
             return fn(*args, **kwargs)
         except KerasNLPSeqError as e:
@@ -135,6 +138,10 @@ class TrainGroup(click.Group):
                         "run to change them).")
             task_config, train_config = runs.resolve_config(
                 name, params["config"], overrides)
+            note = runs.data_notice(name, params["config"], params["data"],
+                                    task_config)
+            if note:
+                click.echo(note, err=True)
             run_dir, metrics = runs.train(
                 name, data=params["data"], valid=params["valid"],
                 output=params["output"], task_config=task_config,
@@ -153,8 +160,9 @@ class TrainGroup(click.Group):
             click.Option(["--output", "-o"], help="Run directory "
                          f"(default: runs/{name})."),
             click.Option(["--config"], type=click.Path(dir_okay=False),
-                         help="JSON config (e.g. a run's config.json); "
-                         "command-line options override it."),
+                         help="JSON file of options (e.g. a run's "
+                         "config.json: its options, not its data; give "
+                         "--data); command-line options override it."),
             click.Option(["--overwrite"], is_flag=True,
                          help="Replace an existing run directory."),
             click.Option(["--resume"], is_flag=True,
@@ -222,13 +230,16 @@ main.add_command(TrainGroup("train", help="Train a task: `train TASK`."))
 
 
 def _inference_options(fn):
-    """`--set KEY=VALUE` (repeatable): decoding settings for one command."""
+    """`--set KEY=VALUE` (repeatable): a run's `inference_options` for one
+    command."""
     return click.option(
         "--set", "options", multiple=True, metavar="KEY=VALUE",
         callback=_parse_assignments,
-        help="Change a decoding setting of the run for this command "
-        "(translation, captioning: decoding, beam_width, length_penalty). "
-        "Repeatable.")(fn)
+        help="Change a setting of the run for this command: how --data is "
+        "read (e.g. label_column, columns, source, image_root) or how "
+        "answers are made (e.g. beam_width, length_penalty, min_length, "
+        "spam's threshold). What the weights depend on cannot change; the "
+        "error lists what can. Repeatable.")(fn)
 
 
 def _parse_assignments(ctx, param, values):

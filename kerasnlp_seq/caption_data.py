@@ -34,7 +34,7 @@ import numpy as np
 
 from kerasnlp_seq import tfds_data
 from kerasnlp_seq.errors import DataError
-from kerasnlp_seq.images import (load_images, native_shape, report_skipped,
+from kerasnlp_seq.images import (load_images, native_shape, report_failures,
                                  resize_pixels, resolve)
 from kerasnlp_seq.readers import open_lines, read_table
 
@@ -242,16 +242,16 @@ def _read_tfds(spec, role, data_dir, limit):
 def attach_pixels(records, size, echo=None):
     """Decode every record's image to `uint8` `(size, size, 3)`, once.
 
-    Records whose image is missing or corrupt are reported once each, by
-    name, then with a count (through `echo`, else as logged warnings) and
-    dropped.
+    Records whose image is missing or corrupt are dropped and reported
+    (`images.report_failures`: the first ten by name, then a count; through
+    `echo`, else as logged warnings). When none can be read, the only report
+    is the `DataError`.
 
     Returns:
         The kept records, each with a `"pixels"` array.
     """
     files = [r for r in records if "array" not in r]
-    pixels, kept, failures = load_images([r["image"] for r in files], size,
-                                         echo=echo)
+    pixels, kept, failures = load_images([r["image"] for r in files], size)
     for row, index in enumerate(kept):
         files[index]["pixels"] = pixels[row]
     for record in records:
@@ -259,12 +259,14 @@ def attach_pixels(records, size, echo=None):
             record["pixels"] = resize_pixels(record.pop("array"),
                                              size).numpy()
     out = [r for r in records if "pixels" in r]
-    if failures:
-        report_skipped(f"Skipped {len(failures)} of {len(records)} images "
-                       "that could not be read.", echo)
     if not out:
+        first, reason = failures[0]
+        hint = ("; relative image paths start from the data file's folder "
+                "or image_root (--image-root to train, --set image_root=DIR "
+                "to evaluate)" if reason == "file not found" else "")
         raise DataError(f"none of the {len(records)} images could be read "
-                        f"(first: {failures[0][0]}: {failures[0][1]}).")
+                        f"(first: {first}: {reason}){hint}.")
+    report_failures(failures, len(records), echo)
     return out
 
 

@@ -228,12 +228,14 @@ class CaptionGenerator:
         method: str. `"greedy"` or `"beam"`.
         beam_width: int. Beam size.
         length_penalty: float. GNMT alpha for beam search.
+        min_length: int. Words before the end token may be chosen (0: an
+            empty caption is possible).
         encoder: a frozen encoder `keras.Model` run before `model`, or None.
     """
 
     def __init__(self, model, words, decoder_args, start_id, end_id,
                  max_length, method="beam", beam_width=3, length_penalty=0.0,
-                 encoder=None):
+                 encoder=None, min_length=0):
         import tensorflow as tf
 
         from kerasnlp_seq.decoder import RecurrentDecoder
@@ -255,7 +257,8 @@ class CaptionGenerator:
         self.start_id, self.end_id = start_id, end_id
         self.settings = dict(max_length=max_length, method=method,
                              beam_width=beam_width,
-                             length_penalty=length_penalty)
+                             length_penalty=length_penalty,
+                             min_length=min_length)
         self._functions = {}
 
     def ids(self, pixels, method=None):

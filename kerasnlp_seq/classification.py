@@ -4,8 +4,8 @@
 - `build_text_classifier`: ids -> Embedding(mask_zero) -> recurrent stack
   from the shared builder -> masked pooling -> softmax; over words,
   characters (`kerasnlp_seq.chars`) or both.
-- `classification_metrics`: accuracy, macro precision / recall / F1, per
-  class F1, cross-entropy.
+- `classification_metrics`: accuracy, macro precision / recall / F1 and
+  per-class F1 over the classes present (as scikit-learn's), cross-entropy.
 - `export_text_classifier`: a SavedModel from raw strings to label strings
   and class probabilities, with the vocabulary lookup inside the graph.
 """
@@ -190,10 +190,33 @@ def build_text_classifier(vocab_size, num_classes, embedding_dim=128,
 def classification_metrics(y_true, probs, label_names):
     """Flat metrics of class probabilities against integer labels.
 
+    Per-class scores and macro averages are those of scikit-learn's
+    `classification_report` and `f1_score(average="macro")` with
+    `labels=None` and `zero_division=0`: they cover the classes *present*,
+    in the gold labels or in the predictions. A class that is neither (no
+    example of it, none predicted) was not measured by these examples: it
+    gets no `f1_<label>` key, as it gets no row in scikit-learn's report,
+    and stays out of the macro averages instead of pulling them down with
+    a 0. A class predicted but never gold keeps precision 0 (and F1 0):
+    every one of its predictions is an error. One gold but never predicted
+    has recall 0 (and F1 0).
+
+    Args:
+        y_true: int array. Gold class ids.
+        probs: float array, examples x classes. Class probabilities.
+        label_names: list of str. Class names in id order.
+
     Returns:
         dict: `accuracy`, `precision`, `recall`, `f1` (macro averages over
-        classes), `loss` (mean cross-entropy), `f1_<label>` per class, and
-        `support` (number of examples).
+        the classes present), `loss` (mean cross-entropy), `f1_<label>`
+        per class present, and `support` (number of examples).
+
+    Example:
+
+    >>> probs = np.eye(3)[[0, 1, 1, 1]]  # predicted: a, b, b, b
+    >>> m = classification_metrics([0, 0, 1, 1], probs, ["a", "b", "c"])
+    >>> round(m["f1_a"], 4), m["f1_b"], "f1_c" in m, round(m["f1"], 4)
+    (0.6667, 0.8, False, 0.7333)
     """
     y_true = np.asarray(y_true)
     probs = np.asarray(probs, dtype="float64")
@@ -203,8 +226,11 @@ def classification_metrics(y_true, probs, label_names):
     eps = 1e-12
     out["loss"] = float(-np.log(
         np.clip(probs[np.arange(len(y_true)), y_true], eps, 1.0)).mean())
+    present = set(y_true.tolist()) | set(pred.tolist())
     precisions, recalls, f1s = [], [], []
     for k, name in enumerate(label_names):
+        if k not in present:  # not measured here: no score, not averaged
+            continue
         tp = int(((pred == k) & (y_true == k)).sum())
         fp = int(((pred == k) & (y_true != k)).sum())
         fn = int(((pred != k) & (y_true == k)).sum())
@@ -215,9 +241,9 @@ def classification_metrics(y_true, probs, label_names):
         recalls.append(r)
         f1s.append(f)
         out[f"f1_{name}"] = f
-    out["precision"] = float(np.mean(precisions))
-    out["recall"] = float(np.mean(recalls))
-    out["f1"] = float(np.mean(f1s))
+    out["precision"] = float(np.mean(precisions)) if precisions else 0.0
+    out["recall"] = float(np.mean(recalls)) if recalls else 0.0
+    out["f1"] = float(np.mean(f1s)) if f1s else 0.0
     return out
 
 

@@ -182,6 +182,24 @@ def from_dict(cls, values, source="config"):
             Old names of renamed fields (`renamed_fields`) are accepted.
         source: str. Where the values came from, for error messages.
     """
+    return cls(**check_values(cls, values, source))
+
+
+def check_values(cls, values, source="config"):
+    """`values` checked against the fields of `cls`, under current names.
+
+    The checks of `from_dict` without building `cls` (whose cross-field
+    checks need every value): unknown keys, nulls where a field is not
+    optional, and types (an int where a float is expected becomes one).
+
+    Args:
+        cls: a dataclass type.
+        values: dict. Field names (or old names) to values.
+        source: str. Where the values came from, for error messages.
+
+    Returns:
+        A new dict of the values, keyed by current field names.
+    """
     values = current_names(cls, values, source)
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(names))
@@ -206,7 +224,7 @@ def from_dict(cls, values, source="config"):
                     f"{source}: `{key}` must be of type {tp.__name__}. "
                     f"Received: {key}={value!r}")
         coerced[key] = value
-    return cls(**coerced)
+    return coerced
 
 
 def save_json(data, path):
@@ -220,12 +238,20 @@ def save_json(data, path):
 
 
 def load_json(path):
-    """Read a JSON file, turning a parse error into a one-line `ConfigError`."""
+    """Read a JSON file; any problem reading it is a one-line `ConfigError`."""
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a directory, not a JSON file.") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read it ({e.strerror}).") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a JSON file (not UTF-8 text: byte "
+                          f"{e.object[e.start]:#04x} at offset {e.start})."
+                          ) from None
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}:{e.lineno}: invalid JSON ({e.msg}).") from None
 

@@ -325,7 +325,7 @@ class RecurrentDecoder:
 
     def generate(self, initial_state, memory=None, memory_mask=None,
                  start_id=1, end_id=2, max_length=50, method="greedy",
-                 beam_width=4, length_penalty=0.6):
+                 beam_width=4, length_penalty=0.6, min_length=0):
         """Decode in the TF graph by greedy or beam search.
 
         Args:
@@ -339,6 +339,8 @@ class RecurrentDecoder:
             method: str. `"greedy"` or `"beam"`.
             beam_width: int. Beam size (`"beam"` only).
             length_penalty: float. GNMT alpha (`"beam"` only).
+            min_length: int. Tokens generated before the end token may be
+                chosen (0: from the first step; `kerasnlp_seq.decoding`).
 
         Returns:
             `(ids, lengths, weights)`: int32 `(batch, max_length)` token ids
@@ -368,10 +370,10 @@ class RecurrentDecoder:
         if method == "greedy":
             out = decoding.greedy_decode(
                 self.step, states, batch_size, start_id, end_id, max_length,
-                static=static)
+                static=static, min_length=min_length)
             return out if len(out) == 3 else (out[0], out[1], None)
         ids, lengths, _ = decoding.beam_search(
             self.step, states, batch_size, start_id, end_id, max_length,
             beam_width=beam_width, length_penalty=length_penalty,
-            static=static)
+            static=static, min_length=min_length)
         return ids, lengths, None

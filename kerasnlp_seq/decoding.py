@@ -24,6 +24,12 @@ own cap is finished there as if it had ended (no end token is added), so
 its result does not depend on the other sequences of the batch. The loop
 runs to the largest cap at most; a finished sequence only extends with pad.
 
+`min_length` (OpenNMT's `-min_length`, fairseq's `--min-len`) forbids the
+end token until that many tokens have been generated, so a decoder that
+gives the end token most of the mass at the first step (an under-trained
+model, a source it has never seen the like of) cannot return an empty
+sequence. A cap below it still finishes the sequence at the cap.
+
 Outputs: `ids` are `(batch, largest cap)`; they exclude the start token and
 include the end token; positions after it are 0 (pad). `lengths` count
 generated tokens including the end token (the sequence's cap for one that
@@ -36,7 +42,8 @@ PAD_ID = 0
 NEG_INF = -1.0e9
 
 
-def _check(start_id, end_id, max_length, beam_width=1, length_penalty=0.0):
+def _check(start_id, end_id, max_length, beam_width=1, length_penalty=0.0,
+           min_length=0):
     for name, value in (("start_id", start_id), ("end_id", end_id)):
         if isinstance(value, int) and value < 0:
             raise ValueError(f"`{name}` must be a non-negative token id. "
@@ -56,6 +63,10 @@ def _check(start_id, end_id, max_length, beam_width=1, length_penalty=0.0):
     if not isinstance(length_penalty, (int, float)) or length_penalty < 0:
         raise ValueError("`length_penalty` must be a float >= 0 (GNMT alpha). "
                          f"Received: length_penalty={length_penalty!r}")
+    if not isinstance(min_length, int) or isinstance(min_length, bool) or \
+            min_length < 0:
+        raise ValueError("`min_length` must be an int >= 0. "
+                         f"Received: min_length={min_length!r}")
 
 
 def _call(step_fn, tokens, state, static):
@@ -67,6 +78,15 @@ def _call(step_fn, tokens, state, static):
             f"new_state, extras). Received: {type(out).__name__}")
     log_probs = tf.cast(out[0], tf.float32)
     return log_probs, out[1], (out[2] if len(out) == 3 else None)
+
+
+def _forbid_end(log_probs, t, end_id, min_length):
+    """`log_probs` `(n, vocab)` with the end token impossible while fewer
+    than `min_length` tokens precede step `t` (0-based)."""
+    if not min_length:
+        return log_probs
+    is_end = tf.equal(tf.range(tf.shape(log_probs)[-1]), end_id)
+    return tf.where(is_end & (t < min_length), NEG_INF, log_probs)
 
 
 def _caps(max_length, batch_size):
@@ -102,7 +122,7 @@ def length_penalty_fn(lengths, alpha):
 
 
 def greedy_decode(step_fn, initial_state, batch_size, start_id, end_id,
-                  max_length, static=None):
+                  max_length, static=None, min_length=0):
     """Decodes by taking the most likely token at every step.
 
     Args:
@@ -118,6 +138,8 @@ def greedy_decode(step_fn, initial_state, batch_size, start_id, end_id,
             positive); a sequence stops at its own cap.
         static: optional nested structure of per-example tensors passed to
             `step_fn` unchanged at every step.
+        min_length: int. Tokens generated before the end token may be
+            chosen (0: from the first step).
 
     Returns:
         `(ids, lengths)`: int32 `(batch, max(max_length))` and `(batch,)`;
@@ -135,7 +157,7 @@ def greedy_decode(step_fn, initial_state, batch_size, start_id, end_id,
     >>> ids.numpy().tolist(), lengths.numpy().tolist()
     ([[3, 2, 0, 0]], [2])
     """
-    _check(start_id, end_id, max_length)
+    _check(start_id, end_id, max_length, min_length=min_length)
     end_id = tf.cast(end_id, tf.int32)
     caps, limit = _caps(max_length, batch_size)
     tokens = tf.fill([batch_size], tf.cast(start_id, tf.int32))
@@ -144,6 +166,7 @@ def greedy_decode(step_fn, initial_state, batch_size, start_id, end_id,
 
     def advance(t, finished, lengths, ids_ta, extras_ta, log_probs, extras):
         alive = tf.logical_not(finished)
+        log_probs = _forbid_end(log_probs, t, end_id, min_length)
         next_ids = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         next_ids = tf.where(alive, next_ids, PAD_ID)
         lengths = tf.where(alive, t + 1, lengths)
@@ -204,7 +227,8 @@ def _tile(x, beam_width):
 
 
 def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
-                max_length, beam_width=4, length_penalty=0.6, static=None):
+                max_length, beam_width=4, length_penalty=0.6, static=None,
+                min_length=0):
     """Decodes with beam search under the GNMT length penalty.
 
     Hypotheses are ranked by `sum(log_probs) / ((5 + length) / 6) ** alpha`.
@@ -233,6 +257,8 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
         length_penalty: float. GNMT alpha; 0 ranks by total log-probability.
         static: optional nested structure of per-example tensors, tiled once
             and passed to `step_fn` unchanged at every step.
+        min_length: int. Tokens generated before the end token may be
+            chosen (0: from the first step).
 
     Returns:
         `(ids, lengths, scores)` for the best hypothesis of each example:
@@ -249,7 +275,8 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
     >>> ids.numpy().tolist(), lengths.numpy().tolist()
     ([[3, 2, 0, 0]], [2])
     """
-    _check(start_id, end_id, max_length, beam_width, length_penalty)
+    _check(start_id, end_id, max_length, beam_width, length_penalty,
+           min_length)
     end_id = tf.cast(end_id, tf.int32)
     caps, limit = _caps(max_length, batch_size)
     at_cap = lambda t: (t + 1 >= caps)[:, None]  # (batch, 1) after step t
@@ -268,6 +295,7 @@ def beam_search(step_fn, initial_state, batch_size, start_id, end_id,
 
     def body(t, tokens, scores, lengths, finished, seqs, state):
         log_probs, state, _ = _call(step_fn, tokens, state, static)
+        log_probs = _forbid_end(log_probs, t, end_id, min_length)
         vocab = tf.shape(log_probs)[-1]
         log_probs = tf.reshape(log_probs, [batch_size, k, vocab])
         # A finished beam may only extend with pad, at no cost.

@@ -9,7 +9,8 @@ resized to a square (squashed, as is usual for captioning) with antialiasing.
 
 `load_images` reads a list of files and returns the pixels of those that
 decode, plus the name and reason of every one that does not, so a reader can
-report and skip missing or corrupt files instead of failing on them.
+skip missing or corrupt files instead of failing on them, and report them
+(`report_failures`: the first few by name, then a count).
 """
 
 import logging
@@ -127,18 +128,17 @@ def _decode_detail(message):
     return line[:120]
 
 
-def load_images(paths, size, echo=None):
+def load_images(paths, size):
     """Decode image files into one array, skipping the ones that fail.
 
     Args:
         paths: list of str. Image files.
         size: int. The side of the square output.
-        echo: callable or None. Called with one line per failed file
-            (without it, each line is logged as a warning instead).
 
     Returns:
         `(pixels, kept, failures)`: `uint8` `(len(kept), size, size, 3)`, the
-        indices into `paths` that decoded, and `(path, reason)` pairs.
+        indices into `paths` that decoded, and `(path, reason)` pairs (for
+        `report_failures`).
     """
     pixels = np.zeros((len(paths), size, size, 3), np.uint8)
     kept, failures = [], []
@@ -153,10 +153,32 @@ def load_images(paths, size, echo=None):
             failures.append((path, reason))
         else:
             kept.append(i)
-            continue
-        message = f"{failures[-1][0]}: skipped image ({failures[-1][1]})."
-        report_skipped(message, echo)
     return pixels[:len(kept)], kept, failures
+
+
+def report_failures(failures, total, echo=None, named=10):
+    """Report images that `load_images` skipped: the first `named` by name,
+    then a count (the log keeps every name, at INFO).
+
+    Args:
+        failures: list of `(path, reason)`.
+        total: int. Images there were to read.
+        echo: callable or None. Shows the lines (the CLI prints them); the
+            log then keeps them at INFO, for a run's log file. Without
+            `echo` they are logged as warnings.
+        named: int. Failures shown by name.
+    """
+    for i, (path, reason) in enumerate(failures):
+        message = f"{path}: skipped image ({reason})."
+        if i < named:
+            report_skipped(message, echo)
+        else:
+            log.info(message)
+    if failures:
+        more = (f" ({named} named above; the log names all)"
+                if len(failures) > named else "")
+        report_skipped(f"Skipped {len(failures)} of {total} images that "
+                       f"could not be read{more}.", echo)
 
 
 def report_skipped(message, echo=None):

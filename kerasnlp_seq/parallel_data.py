@@ -14,7 +14,8 @@ Three layouts, told apart by the data spec:
   `kerasnlp_seq.tfds_data`): source and target are feature names, by
   default the data set's supervised keys (`pt`, `en`).
 
-Empty sentences: in files, a line whose source or target is empty is a
+Empty sentences: in files, a line whose source or target is empty (blank
+lines at the end of a file excepted) is a
 `DataError` naming the file and line (the pair cannot be trained on, and a
 silent drop would misalign nothing but hide a broken export); TFDS data
 cannot be fixed by the user, so its empty pairs are skipped with a logged
@@ -53,8 +54,10 @@ def read_pair_file(path, source="0", target="1"):
             value = "0" if role == "source" else "1"
         if not str(value).isdigit():
             raise DataError(
-                f"--{role} for a tab-separated pair file is a 0-based column "
-                f"index (e.g. 0 or 1). Received: {value!r}", path)
+                f"a tab-separated pair file has columns, not languages: the "
+                f"{role} is a 0-based column index (--{role} 0 or 1 to "
+                f"train; --set {role}=0 or 1 to evaluate a run trained on "
+                f"line-aligned files). Received: {value!r}", path)
         columns[role] = int(value)
     if columns["source"] == columns["target"]:
         raise DataError(
@@ -107,10 +110,17 @@ def aligned_paths(prefix, source, target):
 
 
 def read_aligned(source_path, target_path):
-    """Read two line-aligned files into pairs (line i with line i)."""
+    """Read two line-aligned files into pairs (line i with line i).
+
+    Blank lines at the end of either file are ignored; a blank line
+    anywhere else is an empty sentence, a `DataError` naming file and line.
+    """
     sides = {}
     for role, path in (("source", source_path), ("target", target_path)):
-        sides[role] = [_clean(text) for _, text in open_lines(path)]
+        lines = [_clean(text) for _, text in open_lines(path)]
+        while lines and not lines[-1].strip():
+            lines.pop()  # blank lines at the end align with nothing
+        sides[role] = lines
     n_src, n_tgt = len(sides["source"]), len(sides["target"])
     if n_src != n_tgt:
         raise DataError(

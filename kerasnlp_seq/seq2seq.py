@@ -156,12 +156,14 @@ class Seq2SeqDecoder:
             token included) plus 10, whatever else is in its batch.
         beam_width: int. Beam size.
         length_penalty: float. GNMT length penalty alpha (beam).
+        min_length: int. Target tokens before the end token may be chosen
+            (0: an empty translation is possible).
     """
 
     def __init__(self, model, target_vocab_size, embedding_dim, cell, units,
                  decoder_layers, attention, dropout, start_id, end_id,
                  max_length, beam_width=5, length_penalty=0.6,
-                 tie_embeddings=False, attention_from="top"):
+                 tie_embeddings=False, attention_from="top", min_length=0):
         from kerasnlp_seq.decoder import RecurrentDecoder
 
         self.decoder = RecurrentDecoder.from_model(
@@ -177,6 +179,7 @@ class Seq2SeqDecoder:
         self.start_id, self.end_id = start_id, end_id
         self.max_length = max_length
         self.beam_width, self.length_penalty = beam_width, length_penalty
+        self.min_length = min_length
         self._functions = {}
 
     def function(self, method="beam"):
@@ -206,7 +209,8 @@ class Seq2SeqDecoder:
                 states, memory=memory, memory_mask=source_ids != 0,
                 start_id=self.start_id, end_id=self.end_id,
                 max_length=limit, method=method, beam_width=self.beam_width,
-                length_penalty=self.length_penalty)
+                length_penalty=self.length_penalty,
+                min_length=self.min_length)
             if weights is None:
                 weights = tf.zeros([tf.shape(ids)[0], 0, 0])
             return ids, weights

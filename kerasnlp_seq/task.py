@@ -32,8 +32,9 @@ class Task:
             and command-line options.
         inference_options: tuple of str. Config fields that a finished
             run may change for one `evaluate` / `predict` / `export`
-            (`--set beam_width=10`): decoding settings, never what the
-            trained weights or vocabularies depend on.
+            (`--set beam_width=10`): decoding settings, and how to read
+            the data given to the command (columns, an image folder);
+            never what the trained weights or vocabularies depend on.
     """
 
     name = None

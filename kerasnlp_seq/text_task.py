@@ -1,11 +1,15 @@
 """`TextClassificationTask`: the many-to-one task that sentiment and spam share.
 
-Everything a text classifier needs between a data spec and a SavedModel:
-reading (CSV / TSV / JSONL, class folders, TFDS), a vocabulary adapted on the
-training texts, length-bucketed batches, the recurrent classifier, metrics,
-readable predictions and the export. A task module subclasses it, sets its
-name, its `Config` (a subclass of `TextClassifierConfig` with its own
-defaults) and, where it needs to, overrides a method.
+Everything a text classifier needs between a data spec and a SavedModel,
+assembled from library parts: examples read by `kerasnlp_seq.text_data`
+(CSV / TSV / JSONL, class folders, TFDS), a vocabulary adapted on the
+training texts (started from word vectors by `kerasnlp_seq.text_vectors`
+where the config asks), length-bucketed batches (`kerasnlp_seq.text_batches`),
+the recurrent classifier, metrics, readable predictions and the export
+(`kerasnlp_seq.classification`). A task module subclasses it, sets its
+name, its `Config` (a subclass of `TextClassifierConfig`, from
+`kerasnlp_seq.text_config`, with its own defaults) and, where it needs
+to, overrides a method.
 
 With a `CharTextClassifierConfig` the model reads characters as well as (or
 instead of) words (`representation`), through a character vocabulary
@@ -13,157 +17,27 @@ adapted beside the word one (`kerasnlp_seq.chars`). A subclass may weight
 training examples (`sample_weights`, e.g. for class imbalance).
 
 Files larger than memory (`--stream on`, or `auto` for files over
-`STREAM_AUTO_BYTES`) are not read into a list: `read` returns
-`kerasnlp_seq.streaming.StreamedExamples`, which the methods below accept
-in place of a list: the validation split is a hash split, vocabularies are
-adapted on a bounded seeded sample (`--stream-sample`), training batches
-are read from disk through tf.data and shuffled in a bounded buffer
-(`--stream-shuffle`), and evaluation streams too. A subclass that needs
-every example in memory sets `supports_streaming = False`.
+`kerasnlp_seq.text_data.STREAM_AUTO_BYTES`) are not read into a list:
+`read` returns `kerasnlp_seq.streaming.StreamedExamples`, which the methods
+below accept in place of a list: the validation split is a hash split,
+vocabularies are adapted on a bounded seeded sample (`--stream-sample`),
+training batches are read from disk through tf.data and shuffled in a
+bounded buffer (`--stream-shuffle`), and evaluation streams too. A subclass
+that needs every example in memory sets `supports_streaming = False`.
 """
 
-import dataclasses
 import logging
 import os
-import typing
 
-from kerasnlp_seq import readers, streaming, tfds_data
-from kerasnlp_seq.config import check_range, choice, option, validate_choices
-from kerasnlp_seq.errors import ConfigError, DataError
+from kerasnlp_seq import streaming, tfds_data
 from kerasnlp_seq.task import Task
+# The configs live in their own module; both stay importable from here.
+from kerasnlp_seq.text_config import (  # noqa: F401
+    CharTextClassifierConfig, TextClassifierConfig)
+from kerasnlp_seq.text_data import (read_texts, read_tfds_texts,
+                                    should_stream, stratified_split)
 
 log = logging.getLogger("kerasnlp_seq")
-
-STREAM_AUTO_BYTES = 512 * 2**20
-
-
-@dataclasses.dataclass(frozen=True)
-class TextClassifierConfig:
-    """Options of a recurrent text classifier (data, text, model)."""
-
-    text_column: str = option(
-        "text", "Text column (name, or 0-based index without header).")
-    label_column: str = option("label", "Label column (name or index).")
-    format: typing.Optional[str] = choice(
-        None, [None, "csv", "tsv", "jsonl"],
-        "File format (default: from the file name).")
-    header: bool = option(True, "Whether CSV/TSV files have a header row.")
-    tfds_data_dir: typing.Optional[str] = option(
-        None, "TFDS data directory (prepared data loads offline).")
-    vocab_size: int = option(20000, "Vocabulary size (pad and OOV included).")
-    max_length: int = option(400, "Tokens kept per text.")
-    truncating: str = choice(
-        "pre", ["pre", "post"],
-        "Drop extra tokens from the start (pre) or the end (post).")
-    lowercase: bool = option(True, "Lower-case texts.")
-    embeddings: typing.Optional[str] = option(
-        None, "Pretrained word vectors to start the word embedding from "
-        "(GloVe / word2vec text, gzip ok).")
-    word2vec: str = choice(
-        "off", ["off", "on", "auto"],
-        "Start the word embedding from skip-gram word2vec vectors trained on "
-        "the training texts (gensim; texts only, never labels); auto: when "
-        "they hold --word2vec-min-tokens tokens or more and no --embeddings "
-        "file is given.")
-    word2vec_min_tokens: int = option(
-        1_000_000, "--word2vec auto: fewer training tokens keep a randomly "
-        "started embedding.")
-    word2vec_epochs: int = option(5, "--word2vec: passes over the texts.")
-    word2vec_min_count: int = option(
-        2, "--word2vec: words seen fewer times get no vector.")
-    freeze_embeddings: bool = option(
-        False, "Keep the --embeddings / --word2vec vectors fixed in training "
-        "(else fine-tune them).")
-    vectors_vocab: int = option(
-        0, "With --embeddings: add up to N more words that have vectors but "
-        "are not in the vocabulary (the file's most frequent first), so "
-        "words first seen at prediction keep their vectors; with --word2vec, "
-        "rarer training words beyond --vocab-size. Best frozen.")
-    embedding_dim: int = option(
-        128, "Embedding width (the vectors' width with --embeddings).")
-    cell: str = choice("gru", ["simple_rnn", "lstm", "gru"], "Recurrent cell.")
-    units: int = option(64, "Units per recurrent layer and direction.")
-    num_layers: int = option(1, "Stacked recurrent layers.")
-    bidirectional: bool = option(True, "Bidirectional recurrent layers.")
-    merge_mode: str = choice("concat", ["concat", "sum", "mul", "ave"],
-                             "How directions merge.")
-    pooling: str = choice("max_mean", ["last", "max", "mean", "max_mean"],
-                          "How the sequence becomes one vector.")
-    dropout: float = option(0.3, "Dropout between layers and before output.")
-    embedding_dropout: float = option(0.2, "Spatial dropout on embeddings.")
-    word_dropout: float = option(
-        0.0, "In training, zero the embeddings of whole words at this rate.")
-    recurrent_dropout: float = option(
-        0.0, "Recurrent-state dropout (disables cuDNN).")
-    residual: bool = option(False, "Residual connections between layers.")
-    bucket: bool = option(True, "Batch texts of similar length together.")
-    stream: str = choice(
-        "auto", ["auto", "on", "off"],
-        "Read table files from disk through tf.data instead of into memory "
-        "(auto: files over 512 MB).")
-    stream_sample: int = option(
-        20000, "Streamed data: texts sampled (seeded) to adapt vocabularies.")
-    stream_shuffle: int = option(
-        10000, "Streamed data: shuffle buffer, in examples.")
-
-    def __post_init__(self):
-        validate_choices(self)
-        check_range(self, "stream_sample", 1)
-        check_range(self, "stream_shuffle", 1)
-        check_range(self, "vocab_size", 3)
-        check_range(self, "max_length", 1)
-        check_range(self, "embedding_dim", 1)
-        check_range(self, "vectors_vocab", 0)
-        check_range(self, "word2vec_min_tokens", 0)
-        check_range(self, "word2vec_epochs", 1)
-        check_range(self, "word2vec_min_count", 1)
-        if self.embeddings and self.word2vec == "on":
-            raise ConfigError("--embeddings (a vectors file) and --word2vec "
-                              "on (vectors trained here) exclude each other.")
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}
-        asked = [f"--{name.replace('_', '-')}"
-                 for name in ("freeze_embeddings", "vectors_vocab")
-                 if getattr(self, name) != defaults[name]
-                 and getattr(self, name)]
-        if asked and not self.embeddings and self.word2vec == "off":
-            raise ConfigError(f"{' and '.join(asked)} need --embeddings (a "
-                              "vectors file) or --word2vec.")
-        check_range(self, "units", 1)
-        check_range(self, "num_layers", 1)
-        for name in ("dropout", "embedding_dropout", "word_dropout",
-                     "recurrent_dropout"):
-            check_range(self, name, 0.0, 1.0, inclusive_high=False)
-
-
-@dataclasses.dataclass(frozen=True)
-class CharTextClassifierConfig(TextClassifierConfig):
-    """A text classifier's options plus a character-level input."""
-
-    representation: str = choice(
-        "word_char", ["word", "char", "word_char"],
-        "Model input: words, characters, or both (robust to obfuscation).")
-    max_chars: int = option(400, "Characters kept per text.")
-    char_vocab_size: int = option(
-        200, "Character vocabulary size (pad and unknown included).")
-    char_lowercase: bool = option(
-        False, "Lower-case the character input (capitals are a signal).")
-    char_embedding_dim: int = option(32, "Character embedding width.")
-    char_filters: int = option(64, "Character n-gram filters.")
-    char_kernel_size: int = option(5, "Character n-gram width.")
-    char_pool_size: int = option(
-        3, "Max-pool characters by this factor before the recurrent layer.")
-
-    def __post_init__(self):
-        super().__post_init__()
-        if (self.embeddings or self.word2vec == "on") and \
-                self.representation == "char":
-            raise ConfigError("--embeddings and --word2vec need word input; "
-                              "--representation is 'char'.")
-        check_range(self, "max_chars", 1)
-        check_range(self, "char_vocab_size", 3)
-        for name in ("char_embedding_dim", "char_filters", "char_kernel_size",
-                     "char_pool_size"):
-            check_range(self, name, 1)
 
 
 class TextClassificationTask(Task):
@@ -171,6 +45,9 @@ class TextClassificationTask(Task):
 
     Config = TextClassifierConfig
     monitor = ("val_loss", "min")
+    # How to read the data given to evaluate (`--set label_column=stars`).
+    inference_options = ("format", "text_column", "label_column", "header",
+                         "tfds_data_dir")
     input_help = "one text per line"
     supports_streaming = True
 
@@ -201,64 +78,16 @@ class TextClassificationTask(Task):
 
     # ------------------------------------------------------------- data
     def read(self, spec, role):
-        c = self.config
+        """Examples of a data spec (`kerasnlp_seq.text_data`)."""
         if tfds_data.is_tfds(spec):
-            return self._read_tfds(spec, role)
-        if os.path.isdir(spec):
-            records = readers.read_class_folders(spec)
-        elif self._should_stream(spec):
-            return streaming.scan_table(
-                spec, {"text": c.text_column, "label": c.label_column},
-                format=c.format, header=c.header,
-                sample_size=c.stream_sample)
-        else:
-            records = readers.read_table(
-                spec, {"text": c.text_column, "label": c.label_column},
-                format=c.format, header=c.header)
-        for r in records:
-            r["_source"] = spec
-        return records
-
-    def _should_stream(self, spec):
-        mode = getattr(self.config, "stream", "off")
-        if mode == "on" and not self.supports_streaming:
-            raise ConfigError(
-                f"task {self.name!r} needs its examples in memory; it "
-                "cannot --stream. Use --stream off.")
-        if mode == "auto":
-            return self.supports_streaming and os.path.isfile(spec) and \
-                os.path.getsize(spec) > STREAM_AUTO_BYTES
-        return mode == "on"
-
-    def _read_tfds(self, spec, role):
-        c = self.config
-        rows, info = tfds_data.load(spec, role, data_dir=c.tfds_data_dir)
-        if rows is None:
-            return None
-        text_key = c.text_column
-        if text_key not in info.features:
-            found = tfds_data.text_features(info)
-            if not found:
-                raise DataError("the data set has no text feature.", spec)
-            text_key = found[0]
-        if c.label_column not in info.features:
-            raise DataError(
-                f"no feature {c.label_column!r}. Features: "
-                f"{sorted(info.features)}.", spec)
-        names = tfds_data.class_names(info, c.label_column)
-        self._tfds_label_names = names
-        records = []
-        for i, row in enumerate(rows):
-            label = row[c.label_column]
-            if names is not None:
-                if label < 0:  # unlabelled (e.g. GLUE test splits)
-                    continue
-                label = names[label]
-            records.append({"text": row[text_key], "label": str(label),
-                            "_line": i + 1, "_source": spec})
-        if not records:
-            raise DataError("no labelled examples in this split.", spec)
-        return records
+            records, names = read_tfds_texts(spec, role, self.config)
+            if records is not None:
+                self._tfds_label_names = names
+            return records
+        stream = not os.path.isdir(spec) and should_stream(
+            spec, getattr(self.config, "stream", "off"),
+            self.supports_streaming, self.name)
+        return read_texts(spec, self.config, stream=stream)
 
     def split_validation(self, examples, fraction, seed):
         """A stratified, seeded hold-back: each class keeps its share.
@@ -266,31 +95,14 @@ class TextClassificationTask(Task):
         Streamed examples are split by a seeded hash of their text instead
         (`StreamedExamples.split`), which needs no list.
         """
-        import random
-
-        if streaming.is_streamed(examples):
-            return examples.split(fraction, seed)
-        rng = random.Random(seed)
-        by_class = {}
-        for i, ex in enumerate(examples):
-            by_class.setdefault(ex["label"], []).append(i)
-        valid_idx = []
-        for label in sorted(by_class):
-            idx = by_class[label]
-            rng.shuffle(idx)
-            n = int(round(len(idx) * fraction))
-            if len(idx) > 1:
-                n = min(max(n, 1), len(idx) - 1)
-            valid_idx.extend(idx[:n])
-        chosen = set(valid_idx)
-        train = [ex for i, ex in enumerate(examples) if i not in chosen]
-        valid = [examples[i] for i in sorted(valid_idx)]
-        return train, valid
+        return stratified_split(examples, fraction, seed)
 
     # ---------------------------------------------------- preprocessing
     def adapt(self, examples):
         from kerasnlp_seq.classification import LabelSet
         from kerasnlp_seq.text import Vocabulary
+        from kerasnlp_seq.text_vectors import (pretrained_vectors,
+                                               word2vec_vectors)
 
         c = self.config
         if streaming.is_streamed(examples):  # labels counted, texts sampled
@@ -309,59 +121,18 @@ class TextClassificationTask(Task):
                 texts(), max_size=c.vocab_size, lowercase=c.lowercase)
         self._matrix = self.coverage = self._word2vec_note = None
         if c.embeddings and self.uses_words:
-            self._read_embeddings(c.embeddings)
+            self.vocab, self._matrix, self.coverage = pretrained_vectors(
+                self.vocab, c.embeddings, c.vectors_vocab, c.lowercase)
         elif c.word2vec != "off" and self.uses_words:
-            self._train_word2vec(texts(), source)
+            (self.vocab, self._matrix, self.coverage,
+             self._word2vec_note) = word2vec_vectors(
+                texts(), self.vocab, source, c)
         if self.uses_chars:
             from kerasnlp_seq.chars import CharVocabulary
 
             self.chars = CharVocabulary.adapt(
                 texts(), max_size=c.char_vocab_size,
                 lowercase=c.char_lowercase)
-
-    def _read_embeddings(self, path):
-        from kerasnlp_seq.embeddings import embedding_matrix
-
-        c, extra = self.config, []
-        if c.vectors_vocab:
-            from kerasnlp_seq.embeddings import vector_words
-            from kerasnlp_seq.text import Vocabulary
-
-            extra = vector_words(path, c.vectors_vocab,
-                                 exclude=self.vocab.tokens,
-                                 lowercase=c.lowercase)
-            self.vocab = Vocabulary(self.vocab.tokens + extra)
-        self._matrix, self.coverage = embedding_matrix(
-            self.vocab.tokens, path)
-        self.coverage["added"] = len(extra)
-
-    def _train_word2vec(self, texts, source):
-        """--word2vec: vectors from the training texts, then as a file."""
-        import tempfile
-
-        from kerasnlp_seq.word2vec import tokenized, train_word2vec
-
-        c = self.config
-        sentences = list(tokenized(texts, c.lowercase))
-        tokens = sum(len(s) for s in sentences)
-        if c.word2vec == "auto" and tokens < c.word2vec_min_tokens:
-            self._word2vec_note = (
-                f"--word2vec auto: {tokens} training tokens, fewer than "
-                f"--word2vec-min-tokens {c.word2vec_min_tokens}; the "
-                "embedding starts random")
-            return
-        with tempfile.TemporaryDirectory() as workdir:
-            path = os.path.join(workdir, "word2vec.txt")
-            _, stats = train_word2vec(
-                sentences, path, dim=c.embedding_dim,
-                min_count=c.word2vec_min_count, epochs=c.word2vec_epochs)
-            del sentences
-            self._word2vec_note = (
-                f"word2vec on {source}: {stats['texts']} texts, "
-                f"{stats['tokens']} tokens -> {stats['words']} words x "
-                f"{c.embedding_dim} in {stats['seconds']:.0f} s")
-            self._read_embeddings(path)
-        self.coverage["file"] = f"word2vec on {source}"
 
     def save_assets(self, directory):
         from kerasnlp_seq.config import save_json
@@ -456,21 +227,11 @@ class TextClassificationTask(Task):
             representation=self.representation, **chars)
         if self._word2vec_note:
             log.info(self._word2vec_note)
-        if c.embeddings and self.uses_words:
-            from kerasnlp_seq.embeddings import set_embedding_weights
+        if self.uses_words:
+            from kerasnlp_seq.text_vectors import start_embedding
 
-            set_embedding_weights(
-                model.get_layer("embedding"), self.vocab.tokens,
-                c.embeddings, self._matrix, self.coverage,
-                trainable=not c.freeze_embeddings)
-        elif self.coverage is not None and self.uses_words:  # --word2vec
-            from kerasnlp_seq.embeddings import format_coverage
-
-            layer = model.get_layer("embedding")
-            if self._matrix is not None:  # else a resumed run's checkpoint
-                layer.set_weights([self._matrix])  # restores the vectors
-                log.info(format_coverage(self.coverage))
-            layer.trainable = not c.freeze_embeddings
+            start_embedding(model, c, self.vocab.tokens, self._matrix,
+                            self.coverage)
         return model
 
     def compile_args(self):
@@ -495,70 +256,31 @@ class TextClassificationTask(Task):
         so validation losses stay unweighted. `batch_tokens` sets a token
         budget per training batch (`kerasnlp_seq.pipeline`). Streamed
         examples are read from disk, encoded anew each epoch (no cache)
-        and shuffled in a buffer of `stream_shuffle` examples.
+        and shuffled in a buffer of `stream_shuffle` examples
+        (`kerasnlp_seq.text_batches`).
         """
-        import tensorflow as tf
+        from kerasnlp_seq.text_batches import (streamed_columns,
+                                               text_batches, text_columns)
 
-        from kerasnlp_seq import pipeline
-
-        def encode(text, *rest):
-            x = tf.nest.map_structure(lambda a: a[0],
-                                      self.encode_texts(text[None]))
-            return (x, *rest) if rest else x
-
-        def length_fn(x, *rest):
-            if isinstance(x, dict):  # the longer input decides the bucket
-                x = x["char_ids"]
-            return tf.shape(x)[0]
-
-        if streaming.is_streamed(examples):
-            ds = self._streamed_columns(examples, with_targets)
-            ds = pipeline.encode(ds, encode, cache=False)
-            buffer = self.config.stream_shuffle
+        c = self.config
+        streamed = streaming.is_streamed(examples)
+        if streamed:
+            ds = streamed_columns(
+                examples, self.labels.names if with_targets else None)
+            buffer = c.stream_shuffle
         else:
-            texts = tf.constant([ex["text"] for ex in examples])
-            columns = [texts]
+            targets = weights = None
             if with_targets:
-                columns.append(self.targets(examples))
+                targets = self.targets(examples)
                 weights = self.sample_weights(examples) if training else None
-                if weights is not None:
-                    columns.append(tf.constant(weights, dtype=tf.float32))
-            ds = tf.data.Dataset.from_tensor_slices(
-                tuple(columns) if len(columns) > 1 else texts)
-            ds = pipeline.encode(ds, encode, cache=True)
+            ds = text_columns([ex["text"] for ex in examples], targets,
+                              weights)
             buffer = len(examples)
-        if training:
-            ds = ds.shuffle(max(buffer, 1), seed=seed,
-                            reshuffle_each_iteration=True)
-        # Inference keeps input order: no bucketing, which would reorder.
-        max_length = (self.config.max_chars if self.uses_chars
-                      else self.config.max_length)
-        ds = pipeline.bucketed_batches(
-            ds, batch_size, max_length, length_fn,
-            bucket=self.config.bucket and training,
-            batch_tokens=batch_tokens)
-        return pipeline.finish(ds, training, seed)
-
-    def _streamed_columns(self, examples, with_targets):
-        """`(text, label id)` (or texts) of streamed examples, from disk."""
-        import tensorflow as tf
-
-        from kerasnlp_seq.text import string_table
-
-        ds = examples.records()
-        if not with_targets:
-            return ds.map(lambda text, label: text)
-        unknown = sorted(set(examples.label_counts()) -
-                         set(self.labels.names))
-        if unknown:
-            raise DataError(
-                f"label {unknown[0]!r} was not seen in training. Known "
-                f"labels: {self.labels.names}.", examples.path,
-                examples.first_line(unknown[0]))
-        table = string_table(self.labels.names, first_id=0, default_id=-1,
-                             dtype=tf.int32)
-        return ds.map(lambda text, label: (text, table.lookup(label)),
-                      num_parallel_calls=tf.data.AUTOTUNE)
+        return text_batches(
+            ds, self.encode_texts, batch_size, training,
+            c.max_chars if self.uses_chars else c.max_length,
+            cache=not streamed, shuffle_buffer=buffer, bucket=c.bucket,
+            seed=seed, batch_tokens=batch_tokens)
 
     # ---------------------------------------------------------- results
     def probabilities(self, model, texts, batch_size=64):

@@ -137,6 +137,9 @@ class CaptioningConfig:
     length_penalty: float = option(
         0.5, "Beam search GNMT alpha (0: none). Width 5 and 0.5 gave the "
         "best Flickr8k dev BLEU-4 of two models (benchmarks/RESULTS.md).")
+    min_length: int = option(
+        1, "Fewest words before a caption may end (0: an empty caption is "
+        "possible).")
 
     def __post_init__(self):
         validate_choices(self)
@@ -147,6 +150,7 @@ class CaptioningConfig:
         check_range(self, "dropout", 0.0, 1.0, inclusive_high=False)
         check_range(self, "word_dropout", 0.0, 1.0, inclusive_high=False)
         check_range(self, "length_penalty", 0.0)
+        check_range(self, "min_length", 0)
         check_range(self, "word_loss", 0.0)
         check_range(self, "label_smoothing", 0.0, 1.0, inclusive_high=False)
         if self.image_size != 0:
@@ -217,7 +221,9 @@ class CaptioningTask(Task):
     # recipes measured (benchmarks/RESULTS.md, captioning sections).
     train_defaults = {"epochs": 20, "patience": 5, "clipnorm": 5.0,
                       "lr_schedule": "cosine"}
-    inference_options = ("decoding", "beam_width", "length_penalty")
+    # Decoding settings, and where evaluate finds the images of its data.
+    inference_options = ("decoding", "beam_width", "length_penalty",
+                         "min_length", "image_root", "tfds_data_dir")
 
     def __init__(self, config=None):
         super().__init__(config)
@@ -415,7 +421,8 @@ class CaptioningTask(Task):
                 start_id=self.words.index(START),
                 end_id=self.words.index(END), max_length=c.max_length + 1,
                 method=c.decoding, beam_width=c.beam_width,
-                length_penalty=c.length_penalty, encoder=self.encoder)}
+                length_penalty=c.length_penalty, min_length=c.min_length,
+                encoder=self.encoder)}
         return self._generators[key]
 
     def evaluate(self, model, examples, run_dir=None):

@@ -16,8 +16,8 @@ import dataclasses
 
 from kerasnlp_seq.config import choice, option
 from kerasnlp_seq.registry import register_task
-from kerasnlp_seq.text_task import (CharTextClassifierConfig,
-                                    TextClassificationTask)
+from kerasnlp_seq.text_config import CharTextClassifierConfig
+from kerasnlp_seq.text_task import TextClassificationTask
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,8 +25,8 @@ import warnings
 from kerasnlp_seq.config import check_range, choice, option
 from kerasnlp_seq.errors import ConfigError, DataError
 from kerasnlp_seq.registry import register_task
-from kerasnlp_seq.text_task import (CharTextClassifierConfig,
-                                    TextClassificationTask)
+from kerasnlp_seq.text_config import CharTextClassifierConfig
+from kerasnlp_seq.text_task import TextClassificationTask
 
 THRESHOLD_FILE = "threshold.json"
 WEIGHTS_FILE = "class_weights.json"
@@ -138,6 +138,9 @@ class SpamTask(TextClassificationTask):
     supports_streaming = False
     summary = "text or e-mail -> spam / ham, threshold tuned for blocked ham"
     Config = SpamConfig
+    # How to read --data, and the decision threshold (`--set threshold=0.9`).
+    inference_options = TextClassificationTask.inference_options + (
+        "folder_labels", "threshold")
     input_help = "one message per line"
 
     def __init__(self, config=None):
@@ -211,6 +214,8 @@ class SpamTask(TextClassificationTask):
         save_json(self.weights, os.path.join(directory, WEIGHTS_FILE))
 
     def load_assets(self, directory):
+        import numpy as np
+
         from kerasnlp_seq.config import load_json
 
         super().load_assets(directory)
@@ -221,6 +226,13 @@ class SpamTask(TextClassificationTask):
         if os.path.exists(path):  # absent while a resumed run trains
             self.threshold_info = load_json(path)
             self.threshold = float(self.threshold_info["threshold"])
+        fixed = self.config.threshold
+        if fixed is not None and fixed != self.threshold:
+            # `--set threshold=T` for one evaluate / predict / export.
+            self.threshold = float(np.float32(fixed))
+            self.threshold_info = dict(self.threshold_info,
+                                       threshold=self.threshold,
+                                       chosen_by="--set threshold")
 
     def sample_weights(self, examples):
         import numpy as np

@@ -102,6 +102,9 @@ class TranslationConfig:
     length_penalty: float = option(
         1.5, "GNMT length penalty alpha (beam; 0: none). 1.5 scored best on "
         "Multi30k val (benchmarks/RESULTS.md).")
+    min_length: int = option(
+        1, "Fewest target tokens before a translation may end (0: an empty "
+        "translation is possible).")
     bucket: bool = option(True, "Batch sentences of similar length.")
 
     def __post_init__(self):
@@ -119,6 +122,7 @@ class TranslationConfig:
         check_range(self, "word_dropout", 0.0, 1.0, inclusive_high=False)
         check_range(self, "label_smoothing", 0.0, 1.0, inclusive_high=False)
         check_range(self, "length_penalty", 0.0)
+        check_range(self, "min_length", 0)
         if self.tie_embeddings and self.embedding_dim != self.units:
             raise ConfigError(
                 "`tie_embeddings` needs `embedding_dim == units` (the output "
@@ -144,7 +148,9 @@ class TranslationTask(Task):
     train_defaults = {"batch_size": 64, "epochs": 10, "patience": 3,
                       "clipnorm": 5.0, "lr_schedule": "cosine"}
     input_help = "one source sentence per line"
-    inference_options = ("decoding", "beam_width", "length_penalty")
+    # Decoding settings, and how to read the data given to evaluate.
+    inference_options = ("decoding", "beam_width", "length_penalty",
+                         "min_length", "source", "target", "tfds_data_dir")
 
     def __init__(self, config=None):
         super().__init__(config)
@@ -309,6 +315,7 @@ class TranslationTask(Task):
                 model, self.target_tokenizer.size, start_id=START_ID,
                 end_id=END_ID, max_length=c.max_length,
                 beam_width=c.beam_width, length_penalty=c.length_penalty,
+                min_length=c.min_length,
                 **self._model_args()))
         return self._decoder[1].function(method or c.decoding)
 
@@ -343,7 +350,8 @@ class TranslationTask(Task):
                                 verbose=0, return_dict=True)
         scores.update(loss=float(losses["loss"]),
                       token_accuracy=float(losses["token_accuracy"]),
-                      sentences=len(examples), decoding=self.config.decoding)
+                      sentences=len(examples), decoding=self.config.decoding,
+                      min_length=self.config.min_length)
         if self.config.decoding == "beam":  # which settings gave the scores
             scores.update(beam_width=self.config.beam_width,
                           length_penalty=self.config.length_penalty)

@@ -255,3 +255,21 @@ def test_undecodable_images_are_reported_once_without_tf_internals(
     with caplog.at_level("INFO", logger="kerasnlp_seq"):
         caption_data.attach_pixels(records, 32)  # no echo: warnings
     assert [r.levelname for r in caplog.records] == ["WARNING"] * 3
+
+
+def test_many_skipped_images_are_named_ten_then_counted(tmp_path, caplog):
+    good = _write_image(tmp_path / "good.png")
+    missing = [str(tmp_path / f"gone{i}.png") for i in range(15)]
+    records = [{"image": p, "captions": ["x"]} for p in [good] + missing]
+    lines = []
+    with caplog.at_level("INFO", logger="kerasnlp_seq"):
+        kept = caption_data.attach_pixels(records, 32, echo=lines.append)
+    assert [r["image"] for r in kept] == [good]
+    assert lines == [f"{p}: skipped image (file not found)."
+                     for p in missing[:10]] + [
+        "Skipped 15 of 16 images that could not be read (10 named above; "
+        "the log names all)."]
+    logged = [r.message for r in caplog.records if "skipped image" in
+              r.message]
+    assert logged == [f"{p}: skipped image (file not found)."
+                      for p in missing]

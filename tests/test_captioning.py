@@ -101,6 +101,40 @@ def test_cli_evaluate_predict_and_attention_plot(sample_run, cli, tmp_path):
         assert drawn.format == "PNG" and drawn.size[0] > 300
 
 
+def test_evaluate_finds_images_elsewhere_with_set_image_root(
+        sample_run, cli, tmp_path):
+    # The captions file alone, away from its images: relative image paths
+    # start from its folder unless --set image_root says where they are.
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    moved = str(labels / "captions.tsv")
+    with open(SAMPLE, encoding="utf-8") as f, open(moved, "w",
+                                                   encoding="utf-8") as g:
+        g.write(f.read())
+    result = cli("evaluate", sample_run, "--data", moved, "--json")
+    assert result.exit_code == 1, result.output
+    result = cli("evaluate", sample_run, "--data", moved, "--json",
+                 "--set", f"image_root={FOLDER}", "--set", "min_length=2")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output[result.output.index("{"):])
+    assert scores["images"] == 288 and scores["bleu1"] > 0.9
+
+
+def test_min_length_reaches_the_caption_decoder(sample_run):
+    from kerasnlp_seq import runs
+
+    examples = runs.load_run(sample_run)[0].read(SAMPLE, "eval")[:4]
+    pixels = np.stack([ex["pixels"] for ex in examples])
+    for method in ("greedy", "beam"):
+        task, model, _ = runs.load_run(
+            sample_run, {"min_length": "12", "decoding": method})
+        assert task.generator(model).settings["min_length"] == 12
+        # The sample's captions have 4-6 words; 12 are now forced (the cap
+        # is --max-length 20 words plus the end token).
+        for caption in task.generator(model).captions(pixels):
+            assert len(caption.split()) >= 12, (method, caption)
+
+
 def test_old_name_decode_still_reads_as_decoding(sample_run, cli, tmp_path,
                                                  monkeypatch):
     """`decode` was renamed `decoding` (as in translation): old run
@@ -219,10 +253,11 @@ def test_bad_inputs_are_one_line_errors(sample_run, cli, tmp_path, helpers):
     data.write_text("image\tcaption\na.png\ta cat\nb.png\ta dog\n")
     result = cli("train", "captioning", "--data", str(data), "--output",
                  str(tmp_path / "r3"))
-    helpers.assert_one_line_error(result, "none of the 2 images could be "
-                                          "read")
-    assert f"{tmp_path / 'a.png'}: skipped image (file not found)." in \
-        result.output
+    helpers.assert_one_line_error(
+        result, "none of the 2 images could be read (first: "
+        f"{tmp_path / 'a.png'}: file not found); relative image paths start "
+        "from the data file's folder or image_root")
+    assert "skipped image" not in result.output  # the error says it all
     assert not os.path.exists(tmp_path / "r3")
 
 

@@ -151,11 +151,11 @@ def test_plateau_decay_asked_for_replaces_a_default_schedule(tmp_path):
 def test_resolve_config_errors(tmp_path):
     flat = tmp_path / "flat.json"
     flat.write_text(json.dumps({"unitz": 3}))
-    with pytest.raises(RunError, match="unknown option 'unitz'"):
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) \['unitz'\]"):
         runs.resolve_config("sentiment", str(flat))
     listing = tmp_path / "list.json"
     listing.write_text("[1, 2]")
-    with pytest.raises(RunError, match="expected a JSON object"):
+    with pytest.raises(ConfigError, match="expected a JSON object"):
         runs.resolve_config("sentiment", str(listing))
     nested = tmp_path / "nested.json"
     nested.write_text(json.dumps({"task_config": {"units": "many"}}))
@@ -221,18 +221,32 @@ def test_parse_value_errors_name_the_option(name, text, fragment):
 
 
 def test_inference_options_only_where_the_task_declares_them():
+    from kerasnlp_seq.finished_run import _with_options
     from tasks.ner import NERTask
     from tasks.translation import TranslationTask
 
-    config = runs._with_options(TranslationTask, TranslationTask.Config(),
+    config = _with_options(TranslationTask, TranslationTask.Config(),
                                 {"length_penalty": "1", "decoding": "greedy"})
     assert (config.length_penalty, config.decoding) == (1.0, "greedy")
-    with pytest.raises(RunError, match="a ner run cannot change 'head' after "
-                       "training; it has no options that can change"):
-        runs._with_options(NERTask, NERTask.Config(), {"head": "softmax"})
+    with pytest.raises(RunError) as info:
+        _with_options(NERTask, NERTask.Config(), {"head": "softmax"})
+    assert str(info.value) == (
+        "--set head: a ner run cannot change 'head' after training; it can "
+        "change format, token_column, tag_column, columns, scheme, "
+        "tfds_data_dir.")
+    config = _with_options(NERTask, NERTask.Config(),
+                                {"columns": "token,ner", "tag_column": "ner"})
+    assert (config.columns, config.tag_column) == ("token,ner", "ner")
+
+    class Bare(NERTask):  # a task that declares no inference options
+        name, inference_options = "bare", ()
+
+    with pytest.raises(RunError, match="a bare run cannot change 'scheme' "
+                       "after training; it has no options that can change"):
+        _with_options(Bare, NERTask.Config(), {"scheme": "iob1"})
     with pytest.raises(ConfigError, match="`length_penalty` of "
                        "TranslationConfig must be >= 0.0"):
-        runs._with_options(TranslationTask, TranslationTask.Config(),
+        _with_options(TranslationTask, TranslationTask.Config(),
                            {"length_penalty": -1.0})
 
 

@@ -45,13 +45,16 @@ def penalty(length):
     return ((5.0 + length) / 6.0) ** ALPHA
 
 
-def brute_force(p, b, max_length):
-    """(best penalised score, best sequence) by enumerating every sequence."""
+def brute_force(p, b, max_length, min_length=0):
+    """(best penalised score, best sequence) by enumerating every sequence
+    (the end token only after `min_length` words)."""
     best = (-np.inf, None)
 
     def extend(seq, prev_prev, prev, log_prob):
         nonlocal best
         for w in WORDS:
+            if w == END and len(seq) < min_length:
+                continue
             s, lp = seq + [w], log_prob + np.log(p[b, prev_prev, prev, w])
             if w == END or len(s) == max_length:
                 best = max(best, (lp / penalty(len(s)), s))
@@ -61,10 +64,13 @@ def brute_force(p, b, max_length):
     return best
 
 
-def numpy_greedy(p, b, max_length):
+def numpy_greedy(p, b, max_length, min_length=0):
     seq, prev_prev, prev, log_prob = [], 0, START, 0.0
     while True:
-        w = int(np.argmax(p[b, prev_prev, prev]))
+        row = p[b, prev_prev, prev].copy()
+        if len(seq) < min_length:
+            row[END] = 0.0
+        w = int(np.argmax(row))
         seq.append(w)
         log_prob += np.log(p[b, prev_prev, prev, w])
         if w == END or len(seq) == max_length:
@@ -224,6 +230,8 @@ def test_tf_function_dynamic_batch_and_saved_model(tmp_path):
     ({"beam_width": 0}, "`beam_width` must be a positive int"),
     ({"max_length": 0}, "`max_length` must be a positive int"),
     ({"length_penalty": -1.0}, "`length_penalty` must be a float >= 0"),
+    ({"min_length": -1}, "`min_length` must be an int >= 0"),
+    ({"min_length": 1.5}, "`min_length` must be an int >= 0"),
 ])
 def test_bad_arguments_are_rejected(kwargs, message):
     args = {"max_length": MAX_LEN, **kwargs}
@@ -403,3 +411,50 @@ def test_seq2seq_translation_does_not_depend_on_its_batch(method):
     caps = np.minimum(60, 2 * (sources != PAD).sum(1) + 10)
     assert np.all((together != PAD).sum(1) <= caps)
     assert np.all(together[np.arange(60)[None, :] >= caps[:, None]] == PAD)
+
+
+# A chain whose end token is the most likely first token: decoded freely,
+# every sequence is empty (just the end token).
+P_EARLY_END = P.copy()
+P_EARLY_END[:, 0, START, :] = [0, 0, 0.7, 0.1, 0.1, 0.1]
+with np.errstate(divide="ignore"):
+    LOG_EARLY_END = tf.constant(np.log(P_EARLY_END), tf.float32)
+
+
+@pytest.mark.parametrize("min_length", [0, 1, 2, 3])
+def test_min_length_greedy_matches_numpy(min_length):
+    ids, lengths = greedy_decode(
+        markov_step(LOG_EARLY_END), initial_state(BIDS), BATCH, START, END,
+        MAX_LEN, min_length=min_length)
+    for b in range(BATCH):
+        _, seq = numpy_greedy(P_EARLY_END, b, MAX_LEN, min_length)
+        assert ids[b].numpy().tolist() == padded(seq, MAX_LEN)
+        assert lengths[b] == len(seq)
+        words = [w for w in seq if w != END]
+        assert len(words) >= min(min_length, MAX_LEN)
+    if min_length == 0:  # the fixture really ends at once when free
+        assert lengths.numpy().tolist() == [1] * BATCH
+
+
+@pytest.mark.parametrize("min_length", [0, 1, 2])
+def test_min_length_wide_beam_finds_brute_force_best(min_length):
+    ids, lengths, scores = beam_search(
+        markov_step(LOG_EARLY_END), initial_state(BIDS), BATCH, START, END,
+        MAX_LEN, beam_width=128, length_penalty=ALPHA, min_length=min_length)
+    for b in range(BATCH):
+        best_score, best = brute_force(P_EARLY_END, b, MAX_LEN, min_length)
+        assert ids[b].numpy().tolist() == padded(best, MAX_LEN)
+        assert lengths[b] == len(best)
+        np.testing.assert_allclose(scores[b], best_score, rtol=1e-5)
+    if min_length == 0:
+        assert lengths.numpy().tolist() == [1] * BATCH
+    else:
+        assert min(lengths.numpy().tolist()) >= min_length + 1
+
+
+def test_min_length_above_the_cap_finishes_at_the_cap():
+    ids, lengths = greedy_decode(
+        markov_step(LOG_EARLY_END), initial_state(BIDS), BATCH, START, END,
+        2, min_length=5)
+    assert lengths.numpy().tolist() == [2] * BATCH
+    assert END not in ids.numpy().tolist()[0]

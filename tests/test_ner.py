@@ -119,6 +119,28 @@ def test_evaluate_matches_seqeval_on_iob1_and_iob2(trained, data):
     assert runs.evaluate(trained["dir"], bioes)["f1"] == ours["f1"]
 
 
+def test_evaluate_reads_another_column_layout_with_options(trained, data,
+                                                          cli):
+    # The run read 4-column CoNLL; a 3-column file (token, tag, a comment
+    # column) scores the same once --set names its columns.
+    lines = []
+    for tokens, tags in data["held_out"]:
+        lines += [f"{w} {t} src" for w, t in zip(
+            tokens, convert_tags(tags, "iob2", "iob1"))] + [""]
+    other = data["base"] / "three_columns.txt"
+    other.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    want = runs.evaluate(trained["dir"], data["valid_iob1"])
+    result = cli("evaluate", trained["dir"], "--data", str(other), "--json",
+                 "--set", "columns=token,ner,source", "--set",
+                 "tag_column=ner", "--set", "scheme=iob1")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output[result.output.index("{"):]) == want
+    # Read with the run's own layout (tags in the last column), the file
+    # is a one-line error, not a silent misreading.
+    result = cli("evaluate", trained["dir"], "--data", str(other))
+    assert result.exit_code == 1 and "three_columns.txt" in result.output
+
+
 def test_in_fit_entity_f1_matches_entity_scores():
     from kerasnlp_seq.entity_metric import EntityF1
 

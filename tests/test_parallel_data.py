@@ -58,8 +58,13 @@ def test_pair_file_errors_name_file_and_line(tmp_path, lines, message):
 
 def test_pair_file_column_options_are_checked(tmp_path):
     path = write(tmp_path / "pairs.tsv", ["a\tb"])
-    with pytest.raises(DataError, match="is a 0-based column index"):
+    with pytest.raises(DataError) as info:
         read_parallel(path, source="en", target="1")
+    assert str(info.value) == (
+        f"{path}: a tab-separated pair file has columns, not languages: the "
+        "source is a 0-based column index (--source 0 or 1 to train; --set "
+        "source=0 or 1 to evaluate a run trained on line-aligned files). "
+        "Received: 'en'")
     with pytest.raises(DataError, match=r"same column \(1\)"):
         read_parallel(path, source="1", target="1")
     with pytest.raises(DataError, match="expected at least 3 tab-separated"):
@@ -78,6 +83,19 @@ def test_line_aligned_files_by_prefix_and_codes(tmp_path):
     assert read_parallel(prefix + ".", source="de", target="en")[0] == {
         "source": "Geh.", "target": "Go.", "_line": 1,
         "_source": prefix + ".de.gz"}
+
+
+def test_blank_lines_at_the_end_of_line_aligned_files_are_ignored(
+        tmp_path):
+    write(tmp_path / "val.en", ["Go.", "Thanks!", "", ""])
+    write(tmp_path / "val.de", ["Geh.", "Danke!"])
+    pairs = read_parallel(str(tmp_path / "val"), source="en", target="de")
+    assert [(p["source"], p["target"]) for p in pairs] == [
+        ("Go.", "Geh."), ("Thanks!", "Danke!")]
+    write(tmp_path / "val.en", ["", ""])
+    write(tmp_path / "val.de", [""])
+    with pytest.raises(DataError, match="no sentence pairs found"):
+        read_parallel(str(tmp_path / "val"), source="en", target="de")
 
 
 def test_line_aligned_errors(tmp_path):

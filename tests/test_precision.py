@@ -28,8 +28,8 @@ def _compute_dtypes(model):
 @pytest.mark.parametrize("representation", ["word", "word_char"])
 def test_text_classifier_outputs_stay_float32(helpers, policy,
                                               representation):
-    from kerasnlp_seq.text_task import (CharTextClassifierConfig,
-                                        TextClassificationTask)
+    from kerasnlp_seq.text_config import CharTextClassifierConfig
+    from kerasnlp_seq.text_task import TextClassificationTask
 
     task = TextClassificationTask(CharTextClassifierConfig(
         units=4, embedding_dim=4, char_embedding_dim=4, char_filters=4,

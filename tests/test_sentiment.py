@@ -122,23 +122,6 @@ def test_encode_truncates_from_the_chosen_side_and_keeps_empty_texts():
     assert pre.encode_texts(np.array([""])).shape == (1, 1)
 
 
-def test_classification_metrics_by_hand():
-    y = [0, 0, 1, 1, 2]
-    probs = np.array([[.8, .1, .1], [.3, .6, .1], [.2, .7, .1],
-                      [.1, .8, .1], [.5, .1, .4]])
-    m = classification_metrics(y, probs, ["a", "b", "c"])
-    assert m["accuracy"] == pytest.approx(3 / 5)
-    # a: tp1 fp1 fn1; b: tp2 fp1 fn0; c: tp0 fp0 fn1
-    assert m["f1_a"] == pytest.approx(0.5)
-    assert m["f1_b"] == pytest.approx(0.8)
-    assert m["f1_c"] == 0.0
-    assert m["precision"] == pytest.approx((0.5 + 2 / 3 + 0) / 3)
-    assert m["recall"] == pytest.approx((0.5 + 1 + 0) / 3)
-    assert m["f1"] == pytest.approx(1.3 / 3)
-    assert m["loss"] == pytest.approx(-np.mean(np.log([.8, .3, .7, .8, .4])))
-    assert m["support"] == 5
-
-
 # ----------------------------------------------------------------- model
 
 
@@ -182,6 +165,25 @@ def test_trained_run_padding_invariance_and_evaluate_consistency(
     expected = classification_metrics(y, probs, task.labels.names)
     assert metrics == pytest.approx(expected, abs=1e-6)
     assert metrics["accuracy"] > 1 / 3  # it learned something
+
+
+def test_evaluate_reads_other_columns_with_set(trained_run, cli, helpers,
+                                              tmp_path):
+    import json
+
+    from kerasnlp_seq import runs
+
+    # The run read TSV `text`/`label`; the same pairs as CSV under other
+    # column names score the same once --set names the columns.
+    other = helpers.write_table(tmp_path / "reviews.csv", trained_run.pairs,
+                                columns=("review", "stars"))
+    want = runs.evaluate(trained_run.run_dir, trained_run.data)
+    result = cli("evaluate", trained_run.run_dir, "--data", other, "--json",
+                 "--set", "text_column=review", "--set", "label_column=stars")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == pytest.approx(want)
+    result = cli("evaluate", trained_run.run_dir, "--data", other)
+    helpers.assert_one_line_error(result, "reviews.csv")
 
 
 def test_keras_file_reloads_in_safe_mode_with_same_predictions(

@@ -330,6 +330,38 @@ def test_run_directory_metrics_and_evaluate_json(spam_run, cli):
     assert METRIC_NAMES <= set(on_all) and on_all["support"] == 240
 
 
+def test_threshold_changes_per_command_with_set(spam_run, cli, tmp_path):
+    from kerasnlp_seq import runs
+
+    run_dir, data = spam_run
+    texts = ["WINNER! Claim your FR33 C4SH prize, call 09061234567 now",
+             "are you free tonight? see you at the pub"]
+    _, answers = runs.predict(run_dir, texts)
+    assert [a["label"] for a in answers] == ["spam", "ham"]
+    # Above every probability nothing is spam; at 0, everything is.
+    for threshold, labels in (("1.0", ["ham", "ham"]),
+                              ("0", ["spam", "spam"])):
+        task, answers = runs.predict(run_dir, texts,
+                                     options={"threshold": threshold})
+        if threshold == "1.0":
+            assert max(a["spam_probability"] for a in answers) < 1.0
+        assert [a["label"] for a in answers] == labels
+        assert task.threshold_info["chosen_by"] == "--set threshold"
+    result = cli("evaluate", run_dir, "--data", data, "--json", "--set",
+                 "threshold=0")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    assert metrics["threshold"] == 0.0 and metrics["fn"] == 0
+    served = str(tmp_path / "served")
+    assert cli("export", run_dir, "-o", served, "--set",
+               "threshold=0").exit_code == 0
+    import tensorflow as tf
+
+    out = tf.saved_model.load(served).signatures["serving_default"](
+        text=tf.constant(texts))
+    assert [x.decode() for x in out["label"].numpy()] == ["spam", "spam"]
+
+
 def test_predict_and_saved_model_in_a_fresh_process(spam_run, cli, tmp_path):
     from kerasnlp_seq import runs
 

@@ -152,7 +152,8 @@ def test_decoding_settings_change_per_command_with_set(overfit, cli,
     for item, fragments in [
             ("units=8", ["--set units: a translation run cannot change "
                          "'units' after training; it can change decoding, "
-                         "beam_width, length_penalty."]),
+                         "beam_width, length_penalty, min_length, source, "
+                         "target, tfds_data_dir."]),
             ("beam_width=wide", ["`beam_width` must be of type int. "
                                  "Received: beam_width='wide'"]),
             ("beam_width=0", ["`beam_width` of TranslationConfig must be "
@@ -163,6 +164,63 @@ def test_decoding_settings_change_per_command_with_set(overfit, cli,
     result = cli("predict", overfit["run"], source, "--set", "beam_width")
     assert result.exit_code == 2
     assert "expected KEY=VALUE, got 'beam_width'" in result.output
+
+
+def test_evaluate_reads_other_layouts_with_set_source_and_target(
+        overfit, cli, helpers, tmp_path):
+    # The run was trained on a pair file (columns 0 and 1); its pairs as
+    # line-aligned files are read with language codes for this command.
+    for i, lang in enumerate(("en", "es")):
+        with open(tmp_path / f"val.{lang}", "w", encoding="utf-8") as f:
+            f.writelines(pair[i] + "\n" for pair in overfit["pairs"])
+    prefix = str(tmp_path / "val")
+    result = cli("evaluate", overfit["run"], "--data", prefix, "--json",
+                 "--set", "source=en", "--set", "target=es")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output[result.output.index("{"):])
+    assert metrics["bleu"] == pytest.approx(100.0)
+    assert metrics["sentences"] == 16
+    # Language codes given for a pair file: the message says how to name
+    # its columns instead.
+    result = cli("evaluate", overfit["run"], "--data", overfit["data"],
+                 "--set", "source=en", "--set", "target=es")
+    helpers.assert_one_line_error(
+        result, "a tab-separated pair file has columns, not languages",
+        "--set source=0 or 1 to evaluate")
+    # Swapped columns are read as asked (and score badly).
+    result = cli("evaluate", overfit["run"], "--data", overfit["data"],
+                 "--json", "--set", "source=1", "--set", "target=0")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output[result.output.index("{"):])
+    assert metrics["bleu"] < 50.0
+
+
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_min_length_reaches_the_decoder_and_the_saved_model(overfit, method,
+                                                           tmp_path):
+    import tensorflow as tf
+
+    from kerasnlp_seq.seq_tokenizers import END_ID
+
+    def generated(ids):  # tokens before the end token, per row
+        return [row.index(END_ID) if END_ID in row else len(row)
+                for row in ids.numpy().tolist()]
+
+    sources = [s for s, _ in overfit["pairs"][:4]]
+    task, model, _ = runs.load_run(overfit["run"], {"decoding": method})
+    source_ids = task.source_ids(tf.constant(sources))
+    free = generated(task.translate_fn(model)(source_ids)[0])
+    assert max(free) < 12  # the sample's targets are short
+    task, model, _ = runs.load_run(overfit["run"], {"decoding": method,
+                                                    "min_length": "12"})
+    forced = generated(task.translate_fn(model)(source_ids)[0])
+    assert min(forced) >= 12, forced
+    path = str(tmp_path / "serving")
+    task.export(model, path)
+    served = tf.saved_model.load(path).signatures["serving_default"](
+        tf.constant(sources))
+    texts = [t.decode() for t in served["translation"].numpy()]
+    assert texts == task.translate(model, sources)
 
 
 def test_saved_model_in_a_fresh_process_matches_predict(overfit, cli,
