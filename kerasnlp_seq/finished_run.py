@@ -27,8 +27,8 @@ def load_run(run_dir, options=None):
     """
     path = os.path.join(run_dir, CONFIG_FILE)
     if os.path.isfile(run_dir):
-        raise RunError(f"{run_dir}: a file, not a run directory (give the "
-                       "run directory first, then --data).")
+        raise RunError(f"{run_dir}: a file, not a run directory (the run "
+                       "directory comes first, before any data or inputs).")
     if not os.path.isdir(run_dir):
         raise RunError(f"{run_dir}: run directory not found.")
     if not os.path.exists(path):

@@ -8,6 +8,9 @@ by 0-based index for files without a header (`"0"`, `"1"`, ...).
 Every problem is a `DataError` naming the file and, where there is one, the
 line: a missing or empty file, a missing column, a row with the wrong number
 of fields, bytes that are not UTF-8, an empty text.
+
+Fields may be of any length (the `csv` module's 128 KiB default field limit
+is lifted).
 """
 
 import csv
@@ -15,11 +18,17 @@ import gzip
 import itertools
 import json
 import os
+import sys
 
 from kerasnlp_seq.errors import DataError
 
 FORMATS = ("csv", "tsv", "jsonl")
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
+
+# A long review (a megabyte) is a legitimate field; the default limit of
+# 131072 characters would refuse it as malformed. 2**31 - 1 fits a C long
+# everywhere (sys.maxsize overflows it on Windows).
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 def open_lines(path):
@@ -143,13 +152,24 @@ def iter_table(path, columns, format=None, header=True, required=None,
             f"Received: format={format!r}", path)
     required = set(columns if required is None else required)
     reader = _read_jsonl if format == "jsonl" else _read_delimited
-    for record in reader(path, columns, format, header, stats):
+    seen = {}  # _read_delimited notes a header row here
+    found = False
+    for record in reader(path, columns, format, header, stats, seen):
         for key in required:
             if not record[key].strip():
                 raise DataError(
                     f"empty {key} (column {columns[key]!r}).",
                     path, record["_line"])
+        found = True
         yield record
+    if not found:
+        raise DataError(_no_records(seen), path)
+
+
+def _no_records(seen):
+    if seen.get("header"):
+        return "no records found after the header row."
+    return "no records found; the file is empty."
 
 
 def table_layout(path, columns, format=None, header=True):
@@ -186,7 +206,7 @@ def _watched_lines(path, stats):
         yield text
 
 
-def _read_delimited(path, columns, format, header, stats=None):
+def _read_delimited(path, columns, format, header, stats=None, seen=None):
     quoting = csv.QUOTE_MINIMAL if format == "csv" else csv.QUOTE_NONE
     rows = csv.reader(_watched_lines(path, stats),
                       delimiter=_DELIMITERS[format], quoting=quoting,
@@ -205,6 +225,8 @@ def _read_delimited(path, columns, format, header, stats=None):
                     names = [c.strip() for c in row]
                     indices = {k: _column_index(v, names, path)
                                for k, v in columns.items()}
+                    if seen is not None:
+                        seen["header"] = True
                     continue
                 indices = {k: _column_index(v, None, path)
                            for k, v in columns.items()}
@@ -229,7 +251,7 @@ def _sep_name(format):
     return "comma" if format == "csv" else "tab"
 
 
-def _read_jsonl(path, columns, format, header, stats=None):
+def _read_jsonl(path, columns, format, header, stats=None, seen=None):
     for lineno, text in open_lines(path):
         if not text.strip():
             continue
@@ -287,8 +309,12 @@ def read_class_folders(root, exclude=("unsup",), suffixes=(".txt",)):
                 f"no {'/'.join(suffixes)} files in class folder.", folder)
         for name in names:
             path = os.path.join(folder, name)
-            with open(path, "rb") as f:
-                raw = f.read()
+            try:
+                with open(path, "rb") as f:
+                    raw = f.read()
+            except OSError as e:  # a dangling link, a folder named *.txt
+                raise DataError(
+                    f"cannot read file ({e.strerror or e}).", path) from None
             try:
                 text = raw.decode("utf-8-sig")
             except UnicodeDecodeError as e:

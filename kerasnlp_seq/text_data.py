@@ -65,7 +65,9 @@ def read_texts(spec, config, stream=False):
             `should_stream`).
 
     Returns:
-        A list of examples, or `StreamedExamples` when streaming.
+        A list of examples, or `StreamedExamples` when streaming. A table's
+        labels are stripped of surrounding white space (`"positive "` is
+        `"positive"`); texts are kept as they are.
     """
     c = config
     columns = {"text": c.text_column, "label": c.label_column}
@@ -78,6 +80,8 @@ def read_texts(spec, config, stream=False):
     else:
         records = readers.read_table(spec, columns, format=c.format,
                                      header=c.header)
+        for r in records:  # "positive " is not a class of its own
+            r["label"] = r["label"].strip()
     for r in records:
         r["_source"] = spec
     return records

@@ -15,6 +15,8 @@ import time
 
 import keras
 
+from kerasnlp_seq.early_stopping import ResumableEarlyStopping
+
 
 class EpochTimer(keras.callbacks.Callback):
     """Adds `epoch_seconds` (wall time of the epoch) to the epoch logs."""
@@ -41,8 +43,24 @@ class DistributedBackupAndRestore(keras.callbacks.BackupAndRestore):
     """
 
     def __init__(self, backup_dir, restore_dir=None):
-        super().__init__(backup_dir)
+        # The previous epoch's copy is kept (a kill while the weights are
+        # written leaves it to resume from), and the backup outlives `fit`:
+        # the run deletes it once its results are written, so a kill
+        # between the end of `fit` and the saved model loses nothing.
+        super().__init__(backup_dir, double_checkpoint=True,
+                         delete_checkpoint=False)
         self.restore_dir = restore_dir or backup_dir
+
+    def on_train_begin(self, logs=None):
+        from kerasnlp_seq.errors import RunError
+
+        try:
+            super().on_train_begin(logs)
+        except OSError as e:  # damaged, and no earlier copy to fall back on
+            raise RunError(
+                f"{self.restore_dir}: the backup of the interrupted run "
+                f"cannot be read ({str(e).splitlines()[0]}); delete that "
+                "folder to resume from the start.") from None
 
     def _load_model(self):
         saved = (self._weights_path, self._training_metadata_path)
@@ -287,7 +305,9 @@ def make_callbacks(task, train_config, run_dir, resume=False,
 
     `BackupAndRestore` (in `run_dir/backup`) lets an interrupted run
     continue from its last finished epoch; early stopping watches the
-    task's monitor and restores the best weights. With
+    task's monitor and restores the best weights, and keeps its state in
+    the backup too (`kerasnlp_seq.early_stopping`), so a resumed run still
+    knows its best epoch. With
     `train_config.lr_decay_patience`, `ReduceLROnPlateau` watches the same
     monitor (on resume the decayed rate comes back with the optimizer's
     state; the plateau counter starts again from zero). With
@@ -321,7 +341,8 @@ def make_callbacks(task, train_config, run_dir, resume=False,
         # After the backup (raw weights), before everything that reads them.
         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
           if train_config.ema else []),
-        keras.callbacks.EarlyStopping(
+        ResumableEarlyStopping(
+            os.path.join(run_dir, "backup"), restore_dir=restore_dir,
             monitor=monitor, mode=mode, patience=train_config.patience,
             restore_best_weights=True, verbose=1),
     ]

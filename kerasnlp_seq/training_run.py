@@ -235,6 +235,7 @@ def _fit(task, train_config, train_ds, valid_ds, train_examples,
          valid_examples, run_dir, resume, verbose, echo, strategy=None,
          restore_dir=None, output=None):
     from kerasnlp_seq.cudnn import cudnn_report, format_cudnn_report
+    from kerasnlp_seq.early_stopping import best_weights, finished_state
     from kerasnlp_seq.training import build_and_compile, make_callbacks
 
     output = output or run_dir
@@ -263,6 +264,15 @@ def _fit(task, train_config, train_ds, valid_ds, train_examples,
     # Bucketed datasets have no known length until the first epoch ends;
     # Keras warns about that once per run, which is expected here.
     warnings.filterwarnings("ignore", message="Your input ran out of data")
+    state_dir = restore_dir or os.path.join(run_dir, "backup")
+    ended = best_weights(state_dir) if resume and finished_state(
+        state_dir) else None
+    if ended is not None:
+        # Interrupted after `fit` had ended: its best epoch is all it needs.
+        echo(f"{output}: training had ended; keeping its best epoch.")
+        log.info("resumed after training had ended: best epoch's weights")
+        model.set_weights(ended)
+        return _save_fitted(model, run_dir, output)
     try:
         model.fit(train_ds, validation_data=valid_ds,
                   epochs=train_config.epochs, callbacks=callbacks,
@@ -274,9 +284,12 @@ def _fit(task, train_config, train_ds, valid_ds, train_examples,
         raise RunError(
             f"{output}: training interrupted; continue it with "
             f"`--resume --output {output}`.") from None
-    # The backup is gone once `fit` returns (BackupAndRestore deletes it),
-    # so the best model is saved and the run marked before anything else:
-    # a resume from here on finishes without training again.
+    return _save_fitted(model, run_dir, output)
+
+
+def _save_fitted(model, run_dir, output):
+    """Save the trained model and mark the run "fitted": a resume from
+    here on writes the results without training again."""
     try:
         model.save(os.path.join(run_dir, MODEL_FILE))
         config_path = os.path.join(run_dir, CONFIG_FILE)

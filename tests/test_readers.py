@@ -133,12 +133,18 @@ def test_directory_instead_of_file(tmp_path):
     assert message == f"{tmp_path}: expected a file, found a directory."
 
 
-@pytest.mark.parametrize("content", ["", "\n\n", "text\tlabel\n"])
+@pytest.mark.parametrize("content", ["", "\n\n"])
 def test_empty_file(tmp_path, content):
     path = write(tmp_path / "d.tsv", content)
     _, message = error_of(read_table, path, COLUMNS)
     assert message.startswith(f"{path}: ")
     assert "no records" in message and "empty" in message
+
+
+def test_header_only_file(tmp_path):
+    path = write(tmp_path / "d.tsv", "text\tlabel\n")
+    _, message = error_of(read_table, path, COLUMNS)
+    assert message == f"{path}: no records found after the header row."
 
 
 def test_missing_column_names_the_columns_found(tmp_path):
