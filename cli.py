@@ -290,18 +290,16 @@ def predict_command(run_dir, inputs, input_file, fmt, attention_plot,
         raise click.UsageError("give inputs as arguments or with --file, "
                                "not both.")
     lines = list(inputs) or _input_lines(input_file)
-    inputs = [i for i in lines if i.strip()]
-    if not inputs:
+    if not any(line.strip() for line in lines):
         raise click.UsageError(
             f"no input: {input_file} has no non-blank line." if input_file
             else "no input: give texts, --file, or stdin.")
-    task, answers = runs.predict(run_dir, inputs,
+    task, answers = runs.predict(run_dir, lines,
                                  attention_plot=attention_plot,
                                  options=options)
-    # A blank input keeps its place (an empty line, a record without an
-    # answer), so the output lines up with the input.
-    answers = iter(answers)
-    rows = [(raw, next(answers) if raw.strip() else None) for raw in lines]
+    # A blank input has no answer and keeps its place (an empty line, a
+    # record without an answer), so the output lines up with the input.
+    rows = list(zip(lines, answers))
     if fmt == "json":
         click.echo(json.dumps(
             [{"input": raw, **answer} if answer is not None

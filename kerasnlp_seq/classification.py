@@ -263,7 +263,9 @@ def export_text_classifier(model, encode, resources, label_names, path,
 
     The `serving_default` signature takes `text` (a string vector) and
     returns `label` (string vector) and `probabilities` (float32,
-    batch x classes), plus whatever `extra_outputs` adds.
+    batch x classes), plus whatever `extra_outputs` adds. A blank text
+    (empty or white space) gets label `""` and zero probabilities, as
+    `predict` gives it no answer.
 
     Example:
 
@@ -274,7 +276,7 @@ def export_text_classifier(model, encode, resources, label_names, path,
     import keras
     import tensorflow as tf
 
-    from kerasnlp_seq.serving import empty_batch_safe
+    from kerasnlp_seq.serving import empty_batch_safe, is_blank
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -283,10 +285,14 @@ def export_text_classifier(model, encode, resources, label_names, path,
     names = tf.constant(label_names)
 
     def serve(text):
+        blank = is_blank(text)
         probs = model(encode(text), training=False)
         index = (tf.argmax(probs, axis=-1) if decide is None
                  else decide(probs))
-        outputs = {"label": tf.gather(names, index), "probabilities": probs}
+        # A blank text has no answer, as in `predict`: label "", zeros.
+        probs = tf.where(blank[:, None], tf.zeros_like(probs), probs)
+        outputs = {"label": tf.where(blank, "", tf.gather(names, index)),
+                   "probabilities": probs}
         if extra_outputs is not None:
             outputs.update(extra_outputs(probs))
         return outputs

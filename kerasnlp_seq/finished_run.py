@@ -81,28 +81,39 @@ def evaluate(run_dir, data, options=None):
 def predict(run_dir, inputs, attention_plot=None, options=None):
     """Readable answers of a finished run for raw inputs.
 
+    A blank input (empty, or white space only) has no answer: None in its
+    place, as the exported SavedModels give it an empty one (`serving.
+    is_blank`) and the CLI a blank line.
+
     Args:
         run_dir: str. A finished run directory.
         inputs: iterable of raw inputs (texts, or image paths).
         attention_plot: str or None. Also draw the attention of the first
-            input into this PNG file (tasks whose models attend).
-        options: dict or None. Decoding settings to change (`load_run`).
+            input that is not blank into this PNG file (tasks whose models
+            attend).
+        options: dict or None. Settings to change (`load_run`).
 
     Returns:
-        `(task, answers)`.
+        `(task, answers)`: one answer (or None) per input, in order.
     """
     inputs = list(inputs)
     if not inputs:
         raise RunError("predict: no inputs given.")
+    given = [i for i, x in enumerate(inputs) if str(x).strip()]
+    if not given:
+        raise RunError("predict: every input is blank.")
     if attention_plot:  # before any work, so no answer is lost to it
         folder = os.path.dirname(os.path.abspath(attention_plot))
         if not os.path.isdir(folder):
             raise RunError(f"{attention_plot}: cannot write the attention "
                            f"plot: no folder {folder}.")
     task, model, _ = load_run(run_dir, options)
-    answers = task.predict(model, inputs)
+    answers = [None] * len(inputs)
+    for i, answer in zip(given, task.predict(model,
+                                             [inputs[i] for i in given])):
+        answers[i] = answer
     if attention_plot:
-        task.plot_attention(model, inputs[0], attention_plot)
+        task.plot_attention(model, inputs[given[0]], attention_plot)
     return task, answers
 
 

@@ -13,9 +13,12 @@ such as
 on a machine without a GPU, where an `E` line that is no error at all reads
 as a failure. They are written straight to file descriptor 2, below Python,
 so `start_tensorflow` points that descriptor at a temporary file while
-TensorFlow is imported and its devices are listed (the two moments that
-log), then puts it back and replays every line that is not start-up noise
-(`is_noise`): a real error still reaches the terminal, in order.
+TensorFlow is imported, its devices are listed and one small op runs (the
+moments that log: the op draws oneDNN's once-per-process "supports DT_INT32
+only on platforms with AVX-512" E-line, which would otherwise appear in the
+middle of training), then puts it back and replays every line that is not
+start-up noise (`is_noise`): a real error still reaches the terminal, in
+order.
 
 Only the CLI calls this; a script that imports the library sees whatever
 its TensorFlow prints. `KERASNLP_SEQ_TF_LOGS=1` turns the filter off.
@@ -34,6 +37,10 @@ _NOISE = [
     # No GPU, or CUDA libraries registered twice: not errors for a CPU run.
     re.compile(r"^E\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] (failed call "
                r"to cuInit|Unable to register cu\w+ factory)"),
+    # Once per process, at the first op oneDNN declines (a transpose of
+    # int32 or bool on CPUs without AVX-512): Eigen runs it instead.
+    re.compile(r"^E\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] oneDNN "
+               r"supports DT_\w+ only on platforms with AVX-512\."),
     # The older timestamped format of the same lines.
     re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IW] \S+:\d+\] "),
     # The continuation line of the CPU-feature notice.
@@ -75,6 +82,8 @@ def start_tensorflow():
             import tensorflow as tf
 
             tf.config.list_physical_devices()
+            with tf.device("/CPU:0"):  # oneDNN's once-per-process notice
+                tf.transpose(tf.zeros([2, 3, 4], tf.int32), [1, 0, 2])
         finally:
             sys.stderr.flush()
             os.dup2(saved, fd)

@@ -1,10 +1,16 @@
-"""Serving signatures that answer an empty batch.
+"""Serving signatures that answer an empty batch, and blank texts as blank.
 
 Keras' recurrent layers and `tf.TensorArray` loops cannot stack zero
 elements of an unknown shape, so a SavedModel built on them fails on an
 empty request batch (`InvalidArgumentError: Tried to stack elements of an
 empty list`). `empty_batch_safe` wraps a serving function so an empty batch
 gets outputs of the same structure and dtypes with zero rows instead.
+
+`is_blank` marks the texts of a batch that are empty or white space only:
+`kerasnlp-seq predict` answers those with nothing (their line stays
+blank), and the exported text models answer them the same way (an empty
+label or translation, zero probabilities), rather than with the model's
+guess for no input.
 """
 
 import tensorflow as tf
@@ -46,3 +52,14 @@ def empty_batch_safe(fn):
         return tf.cond(tf.shape(batch)[0] > 0, run, empty)
 
     return safe
+
+
+def is_blank(text):
+    """Bool `(batch,)`: which strings of `text` are empty or white space.
+
+    Example:
+
+    >>> is_blank(tf.constant(["", " \t", "a b"])).numpy().tolist()
+    [True, True, False]
+    """
+    return tf.equal(tf.strings.length(tf.strings.strip(text)), 0)

@@ -92,7 +92,8 @@ def scan_table(path, columns, format=None, header=True, sample_size=20_000,
 
     for record in readers.iter_table(path, columns, format, header,
                                      stats=stats):
-        label, lineno = record["label"], record["_line"]
+        # Labels are stripped, as `text_data.read_texts` strips them.
+        label, lineno = record["label"].strip(), record["_line"]
         if label not in counts:
             if len(counts) >= MAX_LABELS:
                 raise DataError(
@@ -217,7 +218,7 @@ class StreamedExamples:
 
             def fields(line):
                 parts = tf.strings.split(line, "\t")
-                return parts[text_i], parts[label_i]
+                return parts[text_i], tf.strings.strip(parts[label_i])
 
             return lines.map(fields, num_parallel_calls=tf.data.AUTOTUNE)
         if self.format == "csv" and not self.python_parser:
@@ -226,15 +227,15 @@ class StreamedExamples:
                 self.path, [tf.string] * len(cols), header=self.header,
                 select_cols=cols, compression_type=gzip)
             where = {c: k for k, c in enumerate(cols)}
-            return ds.map(lambda *row: (row[where[text_i]],
-                                        row[where[label_i]]))
+            return ds.map(lambda *row: (
+                row[where[text_i]], tf.strings.strip(row[where[label_i]])))
         columns = {"text": self.layout["columns"]["text"],
                    "label": self.layout["columns"]["label"]}
         path, format, header = self.path, self.format, self.header
 
         def generate():
             for r in readers.iter_table(path, columns, format, header):
-                yield r["text"], r["label"]
+                yield r["text"], r["label"].strip()
 
         spec = tf.TensorSpec([], tf.string)
         return tf.data.Dataset.from_generator(
@@ -246,6 +247,7 @@ class StreamedExamples:
         batch = []
         for record in readers.iter_table(self.path, columns, self.format,
                                          self.header):
+            record["label"] = record["label"].strip()
             batch.append(record)
             if len(batch) >= _HASH_BATCH:
                 yield from self._keep(batch)

@@ -84,6 +84,11 @@ def train(task_name, data=None, valid=None, output=None, task_config=None,
         check_data_outside(output, data, valid)
     previous = prepare_directory(output, overwrite, resume,
                                  distribute.is_chief(distribution))
+    if previous is not None and previous.get("task") != task_name:
+        raise RunError(
+            f"{output}: a {previous.get('task')!r} run, not {task_name!r}; "
+            f"resume it with `train {previous.get('task')} --resume --output "
+            f"{output}`.")
     if previous is not None:
         task_config = config_lib.from_dict(
             task_cls.Config, previous["task_config"], "resumed config")

@@ -461,12 +461,25 @@ class CaptioningTask(Task):
         return np.stack(out)
 
     def predict(self, model, inputs):
+        """`{"image", "caption"}` per input; an image that cannot be read
+        gets `"caption": None` and `"skipped"` (its reason), and is named
+        on stderr, while the others are captioned. None readable: an
+        error."""
+        from kerasnlp_seq.images import load_images, report_failures
+
         inputs = [str(p) for p in inputs]
-        captions = self.generator(model).captions(self._pixels(inputs))
-        return [{"image": p, "caption": c} for p, c in zip(inputs, captions)]
+        pixels, kept, failures = load_images(inputs, self.image_size)
+        if not kept:
+            self._pixels(inputs[:1])  # raises the first one's error
+        report_failures(failures, len(inputs), echo=_echo)
+        captions = dict(zip(kept, self.generator(model).captions(pixels)))
+        reasons = dict(failures)
+        return [{"image": p, "caption": captions[i]} if i in captions else
+                {"image": p, "caption": None, "skipped": reasons[p]}
+                for i, p in enumerate(inputs)]
 
     def format_prediction(self, raw, answer):
-        return f"{answer['caption']}\t{raw}"
+        return f"{answer['caption'] or ''}\t{raw}"
 
     def plot_attention(self, model, raw, path):
         from kerasnlp_seq.caption_plots import plot_caption_attention

@@ -412,12 +412,13 @@ class TranslationTask(Task):
     def export(self, model, path):
         """SavedModel: `serving_default(text: string[batch])` ->
         `{"translation": string[batch], "length": int32[batch]}`, decoding
-        as configured (beam search by default) inside the graph."""
+        as configured (beam search by default) inside the graph; a blank
+        text gives `""` and length 0, as `predict` gives it nothing."""
         import keras
         import tensorflow as tf
 
         from kerasnlp_seq.seq_tokenizers import END_ID
-        from kerasnlp_seq.serving import empty_batch_safe
+        from kerasnlp_seq.serving import empty_batch_safe, is_blank
 
         translate = self.translate_fn(model)
         archive = keras.export.ExportArchive()
@@ -431,8 +432,10 @@ class TranslationTask(Task):
             ended = tf.cumsum(tf.cast(tf.equal(ids, END_ID), tf.int32), 1)
             length = tf.reduce_sum(tf.cast(tf.logical_and(
                 ids > 0, ended == 0), tf.int32), axis=1)
-            return {"translation": self.target_tokenizer.decode(ids),
-                    "length": length}
+            blank = is_blank(text)  # nothing to translate: "", as predict
+            return {"translation": tf.where(
+                        blank, "", self.target_tokenizer.decode(ids)),
+                    "length": tf.where(blank, 0, length)}
 
         archive.add_endpoint(
             "serving_default", empty_batch_safe(serve),

@@ -232,6 +232,31 @@ def test_run_reloads_in_a_fresh_process(sample_run, tmp_path):
     assert "LOSS SmoothedSparseCrossentropy 0.0" in proc.stdout
 
 
+def test_predict_skips_unreadable_images_and_captions_the_rest(
+        sample_run, cli, tmp_path):
+    good = os.path.join(FOLDER, "circle_red_left_0.png")
+    missing = str(tmp_path / "missing.png")
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    result = cli("predict", sample_run, good, missing, str(corrupt), good,
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    answers = json.loads(result.stdout)
+    assert [a["image"] for a in answers] == [good, missing, str(corrupt),
+                                             good]
+    assert answers[0]["caption"] in _references()[good]
+    assert answers[3]["caption"] == answers[0]["caption"]
+    assert answers[1] == {"input": missing, "image": missing,
+                          "caption": None, "skipped": "file not found"}
+    assert answers[2]["caption"] is None and answers[2]["skipped"]
+    err = result.stderr
+    assert f"{missing}: skipped image (file not found)." in err
+    assert "Skipped 2 of 4 images that could not be read." in err
+    text = cli("predict", sample_run, missing, good)
+    assert text.exit_code == 0
+    assert text.stdout.splitlines()[0] == f"\t{missing}"
+
+
 def test_bad_inputs_are_one_line_errors(sample_run, cli, tmp_path, helpers):
     missing = str(tmp_path / "missing.png")
     helpers.assert_one_line_error(cli("predict", sample_run, missing),

@@ -87,6 +87,26 @@ def test_labels_are_stripped_in_every_format_texts_are_not(tmp_path, name,
     assert [ex["_line"] for ex in examples] == [first, first + 1, first + 2]
 
 
+@pytest.mark.parametrize("name, content", [
+    ("d.tsv", "text\tlabel\ngood\tpositive \nbad\t negative\n"
+              "ok\tpositive\n"),
+    ("d.csv", 'text,label\ngood,positive \nbad," negative"\nok,positive\n'),
+    ("d.jsonl", '{"text": "good", "label": "positive "}\n'
+                '{"text": "bad", "label": " negative"}\n'
+                '{"text": "ok", "label": "positive"}\n'),
+])
+def test_streamed_labels_are_stripped_too(tmp_path, name, content):
+    path = write(tmp_path / name, content)
+    streamed = read_texts(path, TextConfig(), stream=True)
+    assert streamed.label_counts() == {"positive": 2, "negative": 1}
+    pairs = [(t.decode(), l.decode()) for t, l in
+             streamed.records().as_numpy_iterator()]
+    assert pairs == [("good", "positive"), ("bad", "negative"),
+                     ("ok", "positive")]
+    assert [r["label"] for r in streamed] == ["positive", "negative",
+                                              "positive"]
+
+
 def test_one_class_for_a_label_with_a_trailing_space(tmp_path):
     path = write(tmp_path / "d.tsv",
                  "text\tlabel\ngreat\tpositive\nfine\tpositive \n")

@@ -135,3 +135,27 @@ def test_a_damaged_backup_falls_back_or_says_what_to_delete(
     helpers.assert_one_line_error(
         result, f"{os.path.join(run2, 'backup')}: the backup of the "
         "interrupted run cannot be read", "delete that folder")
+
+
+def test_resuming_under_another_task_names_the_run_task(
+        cli, helpers, tmp_path, monkeypatch):
+    from kerasnlp_seq import training
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    original = training.make_callbacks
+    monkeypatch.setattr(training, "make_callbacks",
+                        lambda *a, **k: original(*a, **k) + [Interrupt()])
+    data = helpers.write_table(tmp_path / "data.tsv", helpers.make_texts(
+        40, classes=("neg", "pos"), seed=6))
+    run = str(tmp_path / "run")
+    assert cli("train", "sentiment", "--data", data, "--output", run,
+               *helpers.TINIER).exit_code == 1
+    for task in ("spam", "ner"):
+        helpers.assert_one_line_error(
+            cli("train", task, "--output", run, "--resume"),
+            f"{run}: a 'sentiment' run, not '{task}'; resume it with "
+            f"`train sentiment --resume --output {run}`.")
+    assert _status(run) == "training"

@@ -370,10 +370,11 @@ def test_predict_and_saved_model_in_a_fresh_process(spam_run, cli, tmp_path):
              "are you free tonight? see you at the pub", "", "ok",
              "Visit www.w1n-b1g.co.uk to collect your award " * 5]
     task, answers = runs.predict(run_dir, texts)
+    assert answers[2] is None  # blank: no answer (served: "" and 0)
     threshold = np.float32(task.threshold)
-    assert [a["label"] for a in answers] == [
+    assert [a["label"] for a in answers if a] == [
         "spam" if np.float32(a["spam_probability"]) >= threshold else "ham"
-        for a in answers]
+        for a in answers if a]
     result = cli("predict", run_dir, texts[0], texts[1])
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[0].split("\t")
@@ -398,9 +399,10 @@ def test_predict_and_saved_model_in_a_fresh_process(spam_run, cli, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     served = json.loads(proc.stdout.strip().splitlines()[-1])
     assert served["mods"] == []
-    assert served["label"] == [a["label"] for a in answers]
+    assert served["label"] == [a["label"] if a else "" for a in answers]
     np.testing.assert_allclose(
-        served["p"], [a["spam_probability"] for a in answers], atol=1e-5)
+        served["p"], [a["spam_probability"] if a else 0.0 for a in answers],
+        atol=1e-5)
 
 
 def test_cli_bad_input_is_one_line(cli, helpers, tmp_path):
