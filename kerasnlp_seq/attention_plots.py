@@ -57,3 +57,37 @@ def plot_attention(weights, source_tokens, target_tokens, path, title=None):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_translation_attention(source_ids, ids, weights, source_tokenizer,
+                               target_tokenizer, text, path):
+    """Draw one greedy translation's attention, labelled with its tokens.
+
+    Args:
+        source_ids: int `(1, s)` tensor. The padded source ids.
+        ids: int `(1, t)` tensor. The generated target ids.
+        weights: float `(1, t, s)` tensor. The attention weights.
+        source_tokenizer, target_tokenizer: `kerasnlp_seq.seq_tokenizers`
+            tokenizers of the two sides.
+        text: str. The source sentence (for the title).
+        path: str. The PNG file to write.
+    """
+    from kerasnlp_seq.seq_tokenizers import END_ID, JOINER
+
+    def labels(tokenizer, row):
+        # One label per id with a row (target) or column (source): up to
+        # the end token when one was generated, else all of them (decoding
+        # was cut off at the length cap).
+        row = [int(i) for i in row]
+        if END_ID in row:
+            row = row[:row.index(END_ID) + 1]
+        tokens = tokenizer.tokens
+        # The joiner mark has no glyph in matplotlib's default font.
+        return [tokens[i].replace(JOINER, "") if i < len(tokens) else "?"
+                for i in row]
+
+    src = labels(source_tokenizer, source_ids.numpy()[0])
+    tgt = labels(target_tokenizer, ids.numpy()[0])
+    translation = target_tokenizer.decode(ids).numpy()[0].decode("utf-8")
+    return plot_attention(weights.numpy()[0], src, tgt, path,
+                          title=f"{text}\n-> {translation}")

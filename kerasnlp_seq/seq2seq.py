@@ -217,3 +217,49 @@ class Seq2SeqDecoder:
 
         self._functions[method] = decode
         return decode
+
+
+def export_translator(model, translate, source_ids, source_tokenizer,
+                      target_tokenizer, path):
+    """Write a SavedModel: raw source strings in, translations out.
+
+    `serving_default(text: string[batch])` returns `{"translation":
+    string[batch], "length": int32[batch]}` (target tokens before the end
+    token), decoding inside the graph as `translate` does; a blank text
+    gives `""` and length 0, as `predict` gives it nothing, and an empty
+    batch an empty answer (`kerasnlp_seq.serving`).
+
+    Args:
+        model: the trained model (tracked, so its weights are saved).
+        translate: `Seq2SeqDecoder.function(...)`: padded source ids ->
+            `(ids, attention)`.
+        source_ids: callable. String tensor `(batch,)` -> padded source ids
+            (graph ops).
+        source_tokenizer, target_tokenizer: `kerasnlp_seq.seq_tokenizers`
+            tokenizers (their lookup tables are saved with the model).
+        path: str. The SavedModel directory to write.
+    """
+    import tensorflow as tf
+
+    from kerasnlp_seq.seq_tokenizers import END_ID
+    from kerasnlp_seq.serving import empty_batch_safe, is_blank
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for resource in source_tokenizer.resources + target_tokenizer.resources:
+        archive.track(resource)
+
+    def serve(text):
+        ids, _ = translate(source_ids(text))
+        ended = tf.cumsum(tf.cast(tf.equal(ids, END_ID), tf.int32), 1)
+        length = tf.reduce_sum(tf.cast(tf.logical_and(
+            ids > 0, ended == 0), tf.int32), axis=1)
+        blank = is_blank(text)  # nothing to translate: "", as predict
+        return {"translation": tf.where(blank, "",
+                                        target_tokenizer.decode(ids)),
+                "length": tf.where(blank, 0, length)}
+
+    archive.add_endpoint(
+        "serving_default", empty_batch_safe(serve),
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    archive.write_out(path, verbose=False)

@@ -24,189 +24,25 @@ import dataclasses
 import logging
 import os
 import sys
-import typing
 
-from kerasnlp_seq.config import (check_attention_from, check_range, choice,
-                                 option, validate_choices)
+from kerasnlp_seq.caption_assets import (ASSETS, END, START, checked_assets,
+                                         words_digest)
+from kerasnlp_seq.captioner_config import CaptionerConfig, cnn_filters_for
 from kerasnlp_seq.errors import ConfigError, DataError, RunError
 from kerasnlp_seq.registry import register_task
 from kerasnlp_seq.task import Task
 
 log = logging.getLogger("kerasnlp_seq")
-START, END = "<start>", "<end>"
-ASSETS = "captioning.json"
-
-
-# The from-scratch CNN's blocks. "auto" picks by image side: the wide one
-# beat the narrow one on Flickr8k's 160x160 images (dev BLEU-1..4 and CIDEr),
-# the narrow one learns the bundled 32x32 sample faster.
-NARROW_CNN = "32,64,128,256"
-WIDE_CNN = "48,96,192,384,384"
-WIDE_FROM = 64  # pixels
-
-
-def cnn_filters_for(spec, image_size):
-    """The CNN's channels per block, as ints, for `spec` ("auto" or
-    comma-separated ints) and images of side `image_size`.
-
-    >>> cnn_filters_for("auto", 32), cnn_filters_for("auto", 160)[-1]
-    ([32, 64, 128, 256], 384)
-    """
-    if spec == "auto":
-        spec = WIDE_CNN if image_size >= WIDE_FROM else NARROW_CNN
-    return _parse_filters(spec)
-
-
-def _parse_filters(spec):
-    try:
-        filters = [int(f) for f in spec.split(",")]
-    except ValueError:
-        filters = [0]
-    if not filters or min(filters) < 1:
-        raise ConfigError("`cnn_filters` must be comma-separated positive "
-                          f"ints or auto. Received: cnn_filters={spec!r}")
-    return filters
 
 
 @dataclasses.dataclass(frozen=True)
-class CaptioningConfig:
-    """Options of the image captioner (data, images, encoder, decoder)."""
-
-    # Old field names still read from run directories, configs and --set.
-    RENAMED: typing.ClassVar[dict] = {"decode": "decoding"}
-
-    image_root: typing.Optional[str] = option(
-        None, "Folder relative image paths start from (default: the data "
-        "file's folder).")
-    tfds_data_dir: typing.Optional[str] = option(
-        None, "TFDS data directory (prepared data loads offline).")
-    image_size: int = option(
-        0, "Side images are resized to (0: the first image's side, "
-        "32..224).")
-    encoder: str = choice("cnn", ["cnn", "mobilenet_v2", "efficientnet_b0"],
-                          "Image encoder (cnn: trained from scratch).")
-    encoder_weights: typing.Optional[str] = option(
-        None, "Backbone weights: imagenet (download) or a local file.")
-    freeze_encoder: bool = option(
-        True, "Freeze a backbone and cache its features (cnn: trained).")
-    cnn_filters: str = option(
-        "auto", "Channels of the CNN blocks, comma-separated (one conv "
-        "each; blocks past the smallest map keep its size). auto: "
-        f"{WIDE_CNN} for images of 64 pixels or more (best on Flickr8k, "
-        f"benchmarks/RESULTS.md), {NARROW_CNN} below (learns the 32x32 "
-        "sample faster).")
-    cnn_convs: int = option(
-        1, "3x3 convolutions per CNN block (2: VGG-style blocks).")
-    feature_dim: int = option(
-        256, "Width a backbone's feature map is projected to.")
-    augment: bool = option(
-        False, "Random shifts, brightness and contrast in training (never "
-        "flips: captions say left and right).")
-    vocab_size: int = option(10000, "Caption vocabulary size (incl. "
-                             "pad, unknown, start, end).")
-    min_count: int = option(5, "Drop caption words seen fewer times.")
-    max_length: int = option(
-        20, "Most words per caption (longer ones are cut in training).")
-    embedding_dim: int = option(256, "Word embedding width.")
-    cell: str = choice("lstm", ["simple_rnn", "lstm", "gru"],
-                       "Decoder cell.")
-    units: int = option(256, "Decoder units.")
-    num_layers: int = option(1, "Decoder layers.")
-    attention: str = choice("bahdanau", ["none", "luong", "bahdanau"],
-                            "Attention over the feature map (none: Show "
-                            "and Tell).")
-    attention_from: str = choice(
-        "top", ["top", "bottom"],
-        "Decoder layer whose outputs query the attention: top (Luong), or "
-        "bottom, with the context fed to every layer above (GNMT; needs "
-        "--num-layers 2 or more). Bottom trailed one layer by 0.01 BLEU-4 "
-        "on Flickr8k in equal time (benchmarks/RESULTS.md).")
-    dropout: float = option(0.3, "Dropout on image features and decoder.")
-    word_dropout: float = option(
-        0.0, "Rate at which whole caption tokens are dropped from the "
-        "decoder's input embeddings in training.")
-    word_loss: float = option(
-        0.0, "Weight of an auxiliary training loss: the pooled image "
-        "predicts the words of its captions (a direct signal for the "
-        "encoder; 0: off).")
-    label_smoothing: float = option(
-        0.0, "Label smoothing of the caption loss (as in translation); "
-        "0.1 scored the same as 0 on Flickr8k (benchmarks/RESULTS.md).")
-    decoding: str = choice("beam", ["greedy", "beam"], "Decoding method.")
-    beam_width: int = option(5, "Beam size.")
-    length_penalty: float = option(
-        0.5, "Beam search GNMT alpha (0: none). Width 5 and 0.5 gave the "
-        "best Flickr8k dev BLEU-4 of two models (benchmarks/RESULTS.md).")
-    min_length: int = option(
-        1, "Fewest words before a caption may end (0: an empty caption is "
-        "possible).")
-
-    def __post_init__(self):
-        validate_choices(self)
-        check_range(self, "vocab_size", 5)
-        for name in ("min_count", "max_length", "embedding_dim", "units",
-                     "num_layers", "beam_width", "feature_dim"):
-            check_range(self, name, 1)
-        check_range(self, "dropout", 0.0, 1.0, inclusive_high=False)
-        check_range(self, "word_dropout", 0.0, 1.0, inclusive_high=False)
-        check_range(self, "length_penalty", 0.0)
-        check_range(self, "min_length", 0)
-        check_range(self, "word_loss", 0.0)
-        check_range(self, "label_smoothing", 0.0, 1.0, inclusive_high=False)
-        if self.image_size != 0:
-            check_range(self, "image_size", 32, 1024)
-        if self.encoder == "cnn" and self.encoder_weights:
-            raise ConfigError(
-                "`encoder_weights` needs a backbone (--encoder mobilenet_v2 "
-                "or efficientnet_b0); the cnn trains from scratch. Received: "
-                f"encoder_weights={self.encoder_weights!r}")
-        if self.cnn_filters != "auto":
-            _parse_filters(self.cnn_filters)
-        check_range(self, "cnn_convs", 1)
-        check_attention_from(self, "num_layers")
-
-    @property
-    def frozen(self):
-        """Whether the encoder is frozen and its features cached."""
-        return self.encoder != "cnn" and self.freeze_encoder
+class CaptioningConfig(CaptionerConfig):
+    """Options of the image captioner: the library's captioner options,
+    whose defaults are the Flickr8k recipe (benchmarks/RESULTS.md)."""
 
 
 def _echo(message):
     print(message, file=sys.stderr)
-
-
-def words_digest(words):
-    """The SHA-256 (hex) of a word list, in order (to tell an edited one)."""
-    import hashlib
-
-    return hashlib.sha256("\n".join(words).encode("utf-8")).hexdigest()
-
-
-def _checked_assets(assets, path):
-    """`(words, image_size)` of a loaded `captioning.json`, checked against
-    the count and digest saved with them (runs saved before those were
-    recorded are checked for shape only)."""
-    words = assets.get("words") if isinstance(assets, dict) else None
-    if not isinstance(words, list) or not all(
-            isinstance(w, str) for w in words) or not {START, END} <= set(
-            words):
-        raise RunError(f"{path}: `words` must be the run's list of caption "
-                       f"words (with {START} and {END}); restore the run's "
-                       "file.")
-    image_size = assets.get("image_size")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or \
-            image_size < 1:
-        raise RunError(f"{path}: `image_size` must be a positive int. "
-                       f"Received: image_size={image_size!r}")
-    if assets.get("size") not in (None, len(words)):
-        raise RunError(
-            f"{path}: `words` has {len(words)} entries, the run was trained "
-            f"with {assets['size']}; restore the run's file.")
-    if assets.get("sha256") not in (None, words_digest(words)):
-        raise RunError(
-            f"{path}: `words` differs from the vocabulary the run was "
-            "trained with (its SHA-256 changed); restore the run's file.")
-    return words, image_size
 
 
 @register_task
@@ -308,7 +144,7 @@ class CaptioningTask(Task):
 
         path = os.path.join(directory, ASSETS)
         assets = load_json(path)
-        self.words, self.image_size = _checked_assets(assets, path)
+        self.words, self.image_size = checked_assets(assets, path)
         self._assets_path = path
         if self.config.frozen:
             self.encoder = keras.saving.load_model(

@@ -21,118 +21,20 @@ detokenized text with sacreBLEU (`bleu`, `chrf`, `bleu_tok_lc`).
 import dataclasses
 import logging
 import os
-import typing
 
-from kerasnlp_seq.config import (ConfigError, check_attention_from,
-                                 check_range, choice, option,
-                                 validate_choices)
 from kerasnlp_seq.registry import register_task
+from kerasnlp_seq.seq2seq_config import Seq2SeqConfig
 from kerasnlp_seq.task import Task
 
 log = logging.getLogger("kerasnlp_seq")
 ASSETS = "translation.json"
-# Default vocabulary sizes, measured on Multi30k (benchmarks/RESULTS.md).
-SHARED_VOCAB_SIZE = 6000  # one vocabulary for both languages
-VOCAB_SIZE = 4000  # per language, without --shared-vocab
 
 
 @dataclasses.dataclass(frozen=True)
-class TranslationConfig:
-    """Options of the encoder-decoder (data, tokens, model, decoding)."""
-
-    source: typing.Optional[str] = option(
-        None, "Source side: language code (PREFIX.xx files), column index "
-        "(pair files; default 0) or TFDS feature.")
-    target: typing.Optional[str] = option(
-        None, "Target side, as --source (pair files: default column 1).")
-    tfds_data_dir: typing.Optional[str] = option(
-        None, "TFDS data directory (prepared data loads offline).")
-    tokenizer: str = choice("subword", ["word", "subword"],
-                            "Whole words, or WordPiece units learned by BPE.")
-    vocab_size: typing.Optional[int] = option(
-        None, "Vocabulary size: of the shared vocabulary with "
-        "--shared-vocab, else per language. Default: 6000 shared, 4000 per "
-        "language (the best measured on Multi30k in 55 minutes; "
-        "benchmarks/RESULTS.md).")
-    shared_vocab: bool = option(
-        True, "One vocabulary learned from both languages (joint BPE, as "
-        "in Sennrich et al. 2016 and OpenNMT's share_vocab), used by source "
-        "and target. On Multi30k it beat 4000 units per language by 0.25 "
-        "beam and 0.5 greedy BLEU.")
-    lowercase: bool = option(False, "Lower-case both sides.")
-    max_length: int = option(
-        50, "Tokens kept per sentence (longer ones are truncated) and the "
-        "longest translation generated; each sentence also stops at twice "
-        "its own source length (end token included) plus 10.")
-    embedding_dim: int = option(256, "Embedding width (both sides).")
-    cell: str = choice("gru", ["simple_rnn", "lstm", "gru"],
-                       "Recurrent cell (encoder and decoder).")
-    encoder_units: int = option(256, "Encoder units per direction.")
-    encoder_layers: int = option(1, "Stacked encoder layers.")
-    bidirectional: bool = option(True, "Bidirectional encoder.")
-    units: int = option(
-        256, "Decoder units (a tanh bridge maps the encoder's states when "
-        "their width differs).")
-    decoder_layers: int = option(1, "Stacked decoder layers.")
-    attention: str = choice("luong", ["none", "luong", "bahdanau"],
-                            "Attention over the encoder outputs.")
-    attention_from: str = choice(
-        "top", ["top", "bottom"],
-        "Decoder layer whose outputs query the attention: top (Luong), or "
-        "bottom, with the context fed to every layer above (GNMT; needs "
-        "--decoder-layers 2 or more). Bottom trailed top by 0.5 BLEU on "
-        "Multi30k in equal time (benchmarks/RESULTS.md).")
-    dropout: float = option(
-        0.2, "Dropout on embeddings, between layers and before the output "
-        "layer. 0.2 beat 0.3 and 0.4 on Multi30k in 55 minutes "
-        "(benchmarks/RESULTS.md).")
-    word_dropout: float = option(
-        0.0, "Rate at which whole source and target tokens are dropped "
-        "from the embeddings in training.")
-    tie_embeddings: bool = option(
-        False, "Use the target embeddings as the output layer's weights "
-        "(needs embedding-dim == units).")
-    share_embeddings: bool = option(
-        False, "One embedding matrix for source and target tokens (needs "
-        "--shared-vocab).")
-    label_smoothing: float = option(0.1, "Label smoothing of the loss.")
-    decoding: str = choice("beam", ["beam", "greedy"],
-                           "Decoding for evaluate, predict and export.")
-    beam_width: int = option(5, "Beam width.")
-    length_penalty: float = option(
-        1.5, "GNMT length penalty alpha (beam; 0: none). 1.5 scored best on "
-        "Multi30k val (benchmarks/RESULTS.md).")
-    min_length: int = option(
-        1, "Fewest target tokens before a translation may end (0: an empty "
-        "translation is possible).")
-    bucket: bool = option(True, "Batch sentences of similar length.")
-
-    def __post_init__(self):
-        validate_choices(self)
-        check_range(self, "vocab_size", 5)
-        if self.vocab_size is None:
-            object.__setattr__(
-                self, "vocab_size",
-                SHARED_VOCAB_SIZE if self.shared_vocab else VOCAB_SIZE)
-        check_range(self, "max_length", 2)
-        for name in ("embedding_dim", "encoder_units", "encoder_layers",
-                     "units", "decoder_layers", "beam_width"):
-            check_range(self, name, 1)
-        check_range(self, "dropout", 0.0, 1.0, inclusive_high=False)
-        check_range(self, "word_dropout", 0.0, 1.0, inclusive_high=False)
-        check_range(self, "label_smoothing", 0.0, 1.0, inclusive_high=False)
-        check_range(self, "length_penalty", 0.0)
-        check_range(self, "min_length", 0)
-        if self.tie_embeddings and self.embedding_dim != self.units:
-            raise ConfigError(
-                "`tie_embeddings` needs `embedding_dim == units` (the output "
-                "layer reads the decoder's units). Received: embedding_dim="
-                f"{self.embedding_dim}, units={self.units}")
-        check_attention_from(self, "decoder_layers")
-        if self.share_embeddings and not self.shared_vocab:
-            raise ConfigError(
-                "`share_embeddings` needs `shared_vocab` (one vocabulary "
-                "for both sides).")
+class TranslationConfig(Seq2SeqConfig):
+    """Options of the translation model: the library's encoder-decoder
+    options, whose defaults are the Multi30k recipe
+    (benchmarks/RESULTS.md)."""
 
 
 @register_task
@@ -380,64 +282,23 @@ class TranslationTask(Task):
         """Greedy-decode `raw` and draw its attention (target x source)."""
         import tensorflow as tf
 
-        from kerasnlp_seq.attention_plots import plot_attention
+        from kerasnlp_seq.attention_plots import plot_translation_attention
         from kerasnlp_seq.errors import RunError
-        from kerasnlp_seq.seq_tokenizers import END_ID, JOINER
 
         if self.config.attention == "none":
             raise RunError("this run's model has no attention (--attention "
                            "none); there is nothing to plot.")
         source = self.source_ids(tf.constant([str(raw)]))
         ids, weights = self.translate_fn(model, "greedy")(source)
-
-        def labels(tokenizer, row):
-            # One label per id with a row (target) or column (source): up
-            # to the end token when one was generated, else all of them
-            # (decoding was cut off at the length cap).
-            row = [int(i) for i in row]
-            if END_ID in row:
-                row = row[:row.index(END_ID) + 1]
-            tokens = tokenizer.tokens
-            # The joiner mark has no glyph in matplotlib's default font.
-            return [tokens[i].replace(JOINER, "") if i < len(tokens)
-                    else "?" for i in row]
-
-        src, tgt = (labels(tokenizer, x.numpy()[0])
-                    for tokenizer, x in ((self.source_tokenizer, source),
-                                         (self.target_tokenizer, ids)))
-        text = self.target_tokenizer.decode(ids).numpy()[0].decode("utf-8")
-        return plot_attention(weights.numpy()[0], src, tgt, path,
-                              title=f"{raw}\n-> {text}")
+        return plot_translation_attention(
+            source, ids, weights, self.source_tokenizer,
+            self.target_tokenizer, str(raw), path)
 
     def export(self, model, path):
         """SavedModel: `serving_default(text: string[batch])` ->
-        `{"translation": string[batch], "length": int32[batch]}`, decoding
-        as configured (beam search by default) inside the graph; a blank
-        text gives `""` and length 0, as `predict` gives it nothing."""
-        import keras
-        import tensorflow as tf
+        `{"translation": string[batch], "length": int32[batch]}`
+        (`kerasnlp_seq.seq2seq.export_translator`)."""
+        from kerasnlp_seq.seq2seq import export_translator
 
-        from kerasnlp_seq.seq_tokenizers import END_ID
-        from kerasnlp_seq.serving import empty_batch_safe, is_blank
-
-        translate = self.translate_fn(model)
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        for resource in (self.source_tokenizer.resources
-                         + self.target_tokenizer.resources):
-            archive.track(resource)
-
-        def serve(text):
-            ids, _ = translate(self.source_ids(text))
-            ended = tf.cumsum(tf.cast(tf.equal(ids, END_ID), tf.int32), 1)
-            length = tf.reduce_sum(tf.cast(tf.logical_and(
-                ids > 0, ended == 0), tf.int32), axis=1)
-            blank = is_blank(text)  # nothing to translate: "", as predict
-            return {"translation": tf.where(
-                        blank, "", self.target_tokenizer.decode(ids)),
-                    "length": tf.where(blank, 0, length)}
-
-        archive.add_endpoint(
-            "serving_default", empty_batch_safe(serve),
-            input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-        archive.write_out(path, verbose=False)
+        export_translator(model, self.translate_fn(model), self.source_ids,
+                          self.source_tokenizer, self.target_tokenizer, path)
