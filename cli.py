@@ -349,16 +349,20 @@ def diagnose_group():
               help="Without RUN_DIR: cells to compare on the built-in "
               "long-range probe (comma-separated).")
 @click.option("--seq-len", default=100, show_default=True,
+              type=click.IntRange(min=2),
               help="Probe sequence length.")
 @click.option("--units", default=32, show_default=True,
+              type=click.IntRange(min=1),
               help="Probe model recurrent units.")
 @click.option("--gate-bias", type=click.Choice(["keras", "chrono"]),
               default="chrono", show_default=True,
               help="Gate bias initialisation of the probe models: Keras's "
               "defaults, or chrono (gates open over seq-len steps).")
 @click.option("--train-steps", default=0, show_default=True,
+              type=click.IntRange(min=0),
               help="Train the probe models this many steps first.")
 @click.option("--num-examples", default=64, show_default=True,
+              type=click.IntRange(min=1),
               help="Examples in the measured batch.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--output", "-o", default="gradients", show_default=True,
@@ -369,8 +373,10 @@ def diagnose_gradients_command(run_dir, data, compare, seq_len, units,
                                output):
     """Where gradients vanish or explode: ||dL/dx_t|| per time step.
 
-    With RUN_DIR, measures a trained run on its data. Without it, builds the
-    same probe model with each cell of --compare and plots them together.
+    With RUN_DIR, measures a trained run on its validation data (models
+    with one input and one output: word-level sentiment and spam). Without
+    it, builds the same probe model with each cell of --compare and plots
+    them together.
     """
     from kerasnlp_seq.diagnostics import write_results
 

@@ -42,8 +42,9 @@ def diagnose_run(run_dir, data=None, num_examples=64):
 
     Args:
         run_dir: str. A finished run directory.
-        data: str or None. Data spec; None: the run's validation data
-            (or its training data spec, as recorded in `config.json`).
+        data: str or None. Data spec; None: the run's validation data:
+            its `--valid` data, else the part of its training data that
+            training held back (the same seeded split).
         num_examples: int. Examples in the measured batch.
 
     Returns:
@@ -53,8 +54,17 @@ def diagnose_run(run_dir, data=None, num_examples=64):
     from kerasnlp_seq import diagnostics, runs
 
     task, model, run_config = runs.load_run(run_dir)
-    spec = data or run_config.get("valid") or run_config["data"]
-    examples = task.read(spec, "eval")
+    spec = data or run_config.get("valid")
+    if spec:
+        examples = task.read(spec, "eval")
+    else:  # the held-back validation part of the training data
+        spec = run_config["data"]
+        train = run_config["train_config"]
+        examples = task.read(spec, "train")
+        if train.get("valid_fraction"):
+            examples = task.split_validation(
+                examples, train["valid_fraction"], train["seed"])[1]
+        spec = f"{spec} (validation part: {train.get('valid_fraction')})"
     x, y = probe_batch(task, examples, num_examples)
     norms = diagnostics.input_gradient_norms(model, x, y)
     layers = diagnostics.layer_gradient_norms(model, x, y)
