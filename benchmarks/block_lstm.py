@@ -17,18 +17,24 @@ RESULTS.md; the table there was copied from this script's output.
 """
 
 import argparse
+import os
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", type=int, default=64)
-    parser.add_argument("--input-dim", type=int, default=128)
-    parser.add_argument("--length", type=int, default=200)
-    parser.add_argument("--batches", type=int, nargs="+",
+    positive = _results.positive_int
+    parser.add_argument("--units", type=positive, default=64)
+    parser.add_argument("--input-dim", type=positive, default=128)
+    parser.add_argument("--length", type=positive, default=200)
+    parser.add_argument("--batches", type=positive, nargs="+",
                         default=[32, 64, 256])
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--rounds", type=positive, default=2)
+    parser.add_argument("--steps", type=positive, default=5)
     args = parser.parse_args()
 
     import keras
@@ -77,8 +83,9 @@ def main():
           + ", ".join(f"{g:.2e}" for g in grad_diff))
 
     flop = 8 * h * (d + h) * 3  # per token, forward + backward
-    print("| batch x length | keras tokens/s | block tokens/s | block / keras |")
-    print("|---|---|---|---|")
+    print("| batch x length | keras tokens/s | block tokens/s | block / keras "
+          "| keras GFLOP/s |")
+    print("|---|---|---|---|---|")
     for batch in args.batches:
         x = tf.random.normal([batch, t, d])
         best = {}
@@ -91,9 +98,9 @@ def main():
                 rate = batch * t * args.steps / (time.perf_counter() - start)
                 best[name] = max(best.get(name, 0.0), rate)
         print(f"| {batch}x{t} | {best['keras']:.3e} | {best['block']:.3e} | "
-              f"{best['block'] / best['keras']:.2f} |  "
-              f"(keras {best['keras'] * flop / 1e9:.0f} GFLOP/s)")
+              f"{best['block'] / best['keras']:.2f} | "
+              f"{best['keras'] * flop / 1e9:.0f} |")
 
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

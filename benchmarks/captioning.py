@@ -28,11 +28,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
 
 
+def train_counts(spec):
+    """`(images, pairs)` of a caption data spec (no pixels are read)."""
+    from kerasnlp_seq.caption_data import read_captions
+
+    records = read_captions(spec, "train")
+    return len(records), sum(len(r["captions"]) for r in records)
+
+
 def run(overrides, workdir, minutes):
     from kerasnlp_seq import runs
 
     folder = _results.data_path("flickr8k")
-    overrides = {**overrides, "time_limit": minutes}
+    if minutes:  # 0: no cap
+        overrides = {**overrides, "time_limit": minutes}
     task_config, train_config = runs.resolve_config(
         "captioning", overrides=overrides)
     out = os.path.join(workdir, "run")
@@ -45,13 +54,13 @@ def run(overrides, workdir, minutes):
     with open(os.path.join(run_dir, "history.csv"), newline="") as f:
         history = list(csv.DictReader(f))
     seconds = sum(float(r["epoch_seconds"]) for r in history)
-    cut = seconds >= 0.99 * 60 * minutes  # the time limit ended the run
     best = min(range(len(history)),
                key=lambda i: float(history[i]["val_loss"]))
-    n_images, n_pairs = 6000, 30000  # the train list, five captions each
-    # Throughput over whole epochs only (the last one may be cut short).
-    whole = history[:-1] if cut and len(history) > 1 else history
-    whole_seconds = sum(float(r["epoch_seconds"]) for r in whole)
+    n_images, n_pairs = train_counts(f"{folder}?split=train")
+    # Images trained on: whole epochs (the last one, if the time limit cut
+    # it, is left out), or steps_per_epoch batches of batch_size images.
+    images, timed, cut = _results.trained_epochs(history, n_images,
+                                                 train_config)
     row = {
         **{f"BLEU-{n}": metrics[f"bleu{n}"] for n in range(1, 5)},
         "CIDEr": metrics["cider"],
@@ -60,8 +69,9 @@ def run(overrides, workdir, minutes):
                              f" ({best + 1})",
         "train min": seconds / 60,
         "wall min": wall / 60,
-        "train images/s": n_images * len(whole) / whole_seconds,
-        "train pairs/s": n_pairs * len(whole) / whole_seconds,
+        "train images/s": _results.rate(images, timed),
+        "train pairs/s": _results.rate(images * n_pairs / n_images, timed),
+        "train images (pairs)": f"{n_images} ({n_pairs})",
         "peak RSS MiB": _results.peak_rss_mb(),
         "load": _results.load(),
         "run dir": run_dir,
@@ -76,8 +86,9 @@ def main():
     parser = _results.training_parser(__doc__.splitlines()[0],
                                       "/tmp/captioning_benchmark", epochs=30,
                                       patience=3)
-    parser.add_argument("--minutes", type=float, default=45.0,
-                        help="wall-clock cap on training")
+    parser.add_argument("--minutes", type=_results.nonnegative_float,
+                        default=45.0,
+                        help="wall-clock cap on training (0: none)")
     parser.add_argument("--label", default="defaults",
                         help="names this run's RESULTS.md section")
     args = parser.parse_args()
@@ -86,18 +97,21 @@ def main():
     print(json.dumps(row), flush=True)
     columns = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr",
                "epochs run (best)", "train min", "wall min", "train images/s",
-               "train pairs/s", "peak RSS MiB", "load", "config"]
+               "train pairs/s", "train images (pairs)", "peak RSS MiB", "load", "config"]
     body = (f"### Image captioning on Flickr8k, dev list (issue 6): "
             f"{args.label}\n\n"
             f"`{_results.command_line()}` on {_results.machine()}, load "
             f"average (1/5/15 min) at the end: {_results.load()}. Encoder "
             "trained from scratch on the 160x160 images (no pretrained "
-            "weights offline); trained on the 6000 train-list images (30000 "
-            "pairs), selected on the dev loss; BLEU (sacrebleu, all five "
+            "weights offline); trained on the train-list images (`train "
+            "images (pairs)`), selected on the dev loss; BLEU (sacrebleu, all five "
             "references) and CIDEr-D on the 1000 dev-list images, in [0, 1] "
             "and the usual x10 scale. The test list is not read here. `*`: "
             "the last epoch was cut short by the time limit (images/s and "
-            "pairs/s count whole epochs only).\n\n"
+            "pairs/s count whole epochs only; with steps_per_epoch, an "
+            "epoch is that many batches of batch_size images, pairs at the "
+            "mean captions per image; validation time included). Peak "
+            "RSS: the process's high-water mark.\n\n"
             f"{_results.table([row], columns)}\n")
     print(body)
     if not args.no_write:
@@ -105,4 +119,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

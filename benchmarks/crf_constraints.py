@@ -15,6 +15,11 @@ fixed. Nothing is written to RESULTS.md.
 
 import argparse
 import dataclasses
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
 
 
 def score(run_dir, data, constrained):
@@ -22,14 +27,17 @@ def score(run_dir, data, constrained):
     from kerasnlp_seq.tagging import find_malformed
 
     task, trained, run_config = runs.load_run(run_dir)
+    if not hasattr(task.config, "crf_constraints"):
+        _results.fail(f"{run_dir}: a {run_config.get('task', 'non-NER')} "
+                      "run; give an `ner` run (with a CRF head).")
     task.config = dataclasses.replace(task.config,
                                       crf_constraints=constrained)
     model = task.build_model()
     model.set_weights(trained.get_weights())
     data = data or run_config["valid"]
     if data is None:
-        raise SystemExit(f"{run_dir}: validated on held-back data; give "
-                         "--data.")
+        _results.fail(f"{run_dir}: validated on held-back data; give "
+                      "--data.")
     examples = task.read(data, "eval")
     metrics = task.evaluate(model, examples)
     predicted = task.predict_tags(model, [ex["tokens"] for ex in examples])
@@ -43,10 +51,11 @@ def main():
     parser.add_argument("run_dir")
     parser.add_argument("--data", help="default: the run's validation data")
     args = parser.parse_args()
+    results = [score(args.run_dir, args.data, constrained)
+               for constrained in (False, True)]
     print("| decoding | F1 | P | R | ill-formed sentences |")
     print("|---|---|---|---|---|")
-    for constrained in (False, True):
-        metrics, bad, total = score(args.run_dir, args.data, constrained)
+    for constrained, (metrics, bad, total) in zip((False, True), results):
         print(f"| {'constrained' if constrained else 'free'} | "
               f"{100 * metrics['f1']:.2f} | {100 * metrics['precision']:.2f} "
               f"| {100 * metrics['recall']:.2f} | {bad} of {total} |",
@@ -54,4 +63,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

@@ -23,7 +23,12 @@ was copied from this script's output.
 """
 
 import argparse
+import os
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
 
 
 def fused_bidirectional_class():
@@ -120,28 +125,31 @@ def differences(rng):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", nargs="+", default=["64x200", "256x200"],
+    parser.add_argument("--shapes", nargs="+", type=_results.shape,
+                        default=[(64, 200), (256, 200)],
+                        metavar="BATCHxLENGTH",
                         help="BATCHxLENGTH of the timed batches")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batches", type=int, default=6,
+    parser.add_argument("--rounds", type=_results.positive_int, default=3)
+    parser.add_argument("--batches", type=_results.positive_int, default=6,
                         help="batches per timing")
-    parser.add_argument("--threads", default="0:0", metavar="INTRA:INTER")
+    parser.add_argument("--threads", default=(0, 0), metavar="INTRA:INTER",
+                        type=_results.thread_spec)
     args = parser.parse_args()
 
     import numpy as np
     import tensorflow as tf
 
-    intra, inter = (int(n) for n in args.threads.split(":"))
+    intra, inter = args.threads
     tf.config.threading.set_intra_op_parallelism_threads(intra)
     tf.config.threading.set_inter_op_parallelism_threads(inter)
     rng = np.random.default_rng(0)
     out, grad = differences(rng)
     print(f"fused - keras: outputs {out:.2g}, gradients {grad:.2g}")
-    print(f"threads {args.threads}")
+    print(f"threads {intra}:{inter}")
     print("| batch x length | keras tokens/s | fused tokens/s | fused / keras |")
     print("|---|---|---|---|")
-    for shape in args.shapes:
-        batch, length = (int(n) for n in shape.split("x"))
+    for batch, length in args.shapes:
+        shape = f"{batch}x{length}"
         n = batch * args.batches
         x = rng.integers(1, 20000, (n, length)).astype("int32")
         y = rng.integers(0, 2, (n, 1)).astype("float32")
@@ -160,4 +168,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

@@ -2,7 +2,8 @@
 
 Runs, on the built-in first-token recall probe (`kerasnlp_seq.probes`):
 
-1. the input-gradient ratio `||dL/dx_0|| / ||dL/dx_99||` of each cell at
+1. the input-gradient ratio `||dL/dx_0|| / ||dL/dx_{T-1}||` (T:
+   `--seq-len`, 100 by default) of each cell at
    initialization, with Keras' gate biases and with chrono gate biases;
 2. a fixed training budget per cell (chrono gate biases, plus an LSTM with
    Keras' gate biases), then held-out accuracy and the ratio again;
@@ -14,6 +15,8 @@ and the command that produced it, and writes the comparison's CSV, JSON and
 PNG under `--out`. Usage:
 
     python benchmarks/gradients.py --steps 300 --out /tmp/gradients
+
+It replaces its section of benchmarks/RESULTS.md unless `--no-write`.
 """
 
 import argparse
@@ -39,11 +42,14 @@ import _results  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300,
+    parser.add_argument("--steps", type=_results.positive_int, default=300,
                         help="training steps per cell (batch 64)")
-    parser.add_argument("--seq-len", type=int, default=100)
+    parser.add_argument("--seq-len", type=_results.positive_int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="/tmp/kerasnlp_seq_gradients")
+    parser.add_argument("--no-write", action="store_true",
+                        help="print the results only; leave RESULTS.md "
+                        "alone")
     args = parser.parse_args()
     common = dict(seq_len=args.seq_len, units=32, embed_dim=16, seed=args.seed,
                   batch_size=64, learning_rate=1e-2)
@@ -95,19 +101,29 @@ def main():
         row(f"clipping, {run}: clip_fraction at clipnorm=1 per epoch",
             fractions)
 
-    lines = ["| metric | value | time (s) | throughput | peak RSS (MiB) |",
+    lines = ["| metric | value | time (s) | throughput | "
+             "peak RSS MiB (process so far) |",
              "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     body = (f"## Gradient flow (issue 8)\n\n`{_results.command_line()}` on "
             f"{_results.machine()}\n\n" + "\n".join(lines) + "\n\n"
-            "ratio = ||dL/dx_0|| / ||dL/dx_99|| on the recall probe (the "
-            "label is the first token of 100). `chrono` gate biases open the "
+            + footnote(args.seq_len) + " `chrono` gate biases open the "
             "LSTM/GRU gates over the sequence length (Tallec & Ollivier "
             "2018); with Keras's default gate init a fresh LSTM/GRU loses "
             "its gradient too.\n")
     print(body)
     print(f"Plots and numbers: {args.out}/{{init,trained}}_*.{{png,csv,json}}")
-    _results.write_section("gradients", body)
+    if not args.no_write:
+        _results.write_section("gradients", body)
+
+
+def footnote(seq_len):
+    """What the table's ratio is, for sequences of `seq_len` tokens."""
+    return (f"ratio = ||dL/dx_0|| / ||dL/dx_{seq_len - 1}|| on the recall "
+            f"probe (the label is the first token of {seq_len}); peak RSS "
+            "is the process's high-water mark so far, so each row shows the "
+            "largest value up to it.")
+
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

@@ -52,7 +52,10 @@ def run(name, overrides, workdir):
     best = max(range(len(history)),
                key=lambda i: float(history[i]["val_tags_f1"]))
     task, _, _ = runs.load_run(run_dir)
-    tokens = sum(len(ex["tokens"]) for ex in task.read(data, "train"))
+    sentences = task.read(data, "train")
+    tokens = sum(len(ex["tokens"]) for ex in sentences)
+    trained, timed, cut = _results.trained_epochs(history, len(sentences),
+                                                  train_config)
     row = {
         "variant": name,
         "val F1": 100 * metrics["f1"],
@@ -60,11 +63,13 @@ def run(name, overrides, workdir):
         "R": 100 * metrics["recall"],
         **{f"F1 {k}": 100 * metrics.get(f"f1_{k}", 0.0) for k in TYPES},
         "token acc": 100 * metrics["accuracy"],
-        "epochs run (best)": f"{len(history)} ({best + 1})",
+        "epochs run (best)": f"{len(history)}{'*' if cut else ''}"
+                             f" ({best + 1})",
         "train min": seconds / 60,
         "wall min": wall / 60,
-        "train tokens/s": tokens * len(history) / seconds,
-        "peak RSS MiB": _results.peak_rss_mb(),
+        "train tokens/s": _results.rate(tokens / len(sentences) * trained,
+                                        timed),
+        "peak RSS MiB (process so far)": _results.peak_rss_mb(),
         "run dir": run_dir,
         "config": json.dumps({**VARIANTS[name], **overrides}),
     }
@@ -86,12 +91,18 @@ def main():
         print(json.dumps(rows[-1]), flush=True)
     columns = ["variant", "val F1", "P", "R"] + [f"F1 {k}" for k in TYPES] + [
         "token acc", "epochs run (best)", "train min", "wall min",
-        "train tokens/s", "config"]
+        "train tokens/s", "peak RSS MiB (process so far)", "config"]
     body = (f"### NER on CoNLL-2003 eng.testa (issue 4)\n\n"
             f"`{_results.command_line()}` on {_results.machine()}, load "
             f"average at the end: {_results.load()}. Random word embeddings; "
             "entity F1 as conlleval computes it, in percent.\n\n"
-            f"{_results.table(rows, columns)}\n")
+            f"{_results.table(rows, columns)}\n\n"
+            "train tokens/s: tokens trained on (whole epochs, or "
+            "steps_per_epoch x batch_size sentences at the mean tokens per "
+            "sentence; `*`: the last epoch, cut by the time limit, is left "
+            "out) over those epochs' seconds, validation included. Peak "
+            "RSS: the process's high-water mark, so a row shows the largest "
+            "value over it and the rows before it.\n")
     print(body)
     if not args.no_write:
         _results.write_section("ner-" + "-".join(r["variant"] for r in rows),
@@ -99,4 +110,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

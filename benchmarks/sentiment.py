@@ -7,7 +7,11 @@
 Trains with the task's defaults (plus any `--set key=value` overrides)
 through `kerasnlp_seq.runs.train`, exactly as `kerasnlp-seq train sentiment`
 would, and records validation accuracy, minutes of training, real
-(non-padding) tokens per second and peak memory in benchmarks/RESULTS.md.
+(non-padding) tokens per second and peak memory in benchmarks/RESULTS.md
+(unless `--no-write`). Tokens/s counts what was trained on: whole epochs,
+or with `--set steps_per_epoch=N` N batches of `batch_size` reviews at the
+training set's mean real tokens per review; an epoch cut short by
+`--set time_limit=MIN` is left out (`*`).
 The IMDB test half is held out for independent scoring; nothing here reads it.
 
 `imdb` validates on a random, stratified 10% of the train half (the task's
@@ -118,6 +122,8 @@ def run(name, overrides, train_overrides, workdir):
         examples, _ = task.split_validation(
             examples, train_config.valid_fraction, train_config.seed)
     tokens = real_tokens(task, examples)
+    trained, timed, cut = _results.trained_epochs(history, len(examples),
+                                                  train_config)
     best = min(range(len(history)),
                key=lambda i: float(history[i]["val_loss"]))
     return {
@@ -125,11 +131,13 @@ def run(name, overrides, train_overrides, workdir):
         "train / valid": f"{len(examples)} / {metrics['support']}",
         "val accuracy": metrics["accuracy"],
         "val macro F1": metrics["f1"],
-        "epochs run (best)": f"{len(history)} ({best + 1})",
+        "epochs run (best)": f"{len(history)}{'*' if cut else ''}"
+                             f" ({best + 1})",
         "train min": train_seconds / 60,
         "wall min": wall / 60,
-        "real tokens/s": tokens * len(history) / train_seconds,
-        "peak RSS MiB": _results.peak_rss_mb(),
+        "real tokens/s": _results.rate(tokens / len(examples) * trained,
+                                       timed),
+        "peak RSS MiB (process so far)": _results.peak_rss_mb(),
         "config": json.dumps({k: v for k, v in task_config.__dict__.items()
                               if k in ("cell", "units", "num_layers",
                                        "bidirectional", "pooling",
@@ -141,8 +149,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(DATASETS), action="append")
     parser.add_argument("--set", action="append", default=[],
+                        type=_results.override,
                         help="task or train option override, key=json_value")
-    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--no-write", action="store_true",
+                        help="print the results only; leave RESULTS.md "
+                        "alone")
     args = parser.parse_args()
     overrides = _results.parse_overrides(args.set)
     rows = []
@@ -152,15 +163,21 @@ def main():
             print(json.dumps(rows[-1]), flush=True)
     columns = ["dataset", "train / valid", "val accuracy", "val macro F1",
                "epochs run (best)", "train min", "wall min", "real tokens/s",
-               "peak RSS MiB", "config"]
+               "peak RSS MiB (process so far)", "config"]
     for row in rows:
         body = (f"### Sentiment on {row['dataset']} (issue 2)\n\n"
                 f"`{_results.command_line()}` on {_results.machine()}, "
                 f"load average during the run: {_results.load()}\n\n"
-                f"{_results.table([row], columns)}\n")
+                f"{_results.table([row], columns)}\n\n"
+                "real tokens/s: non-padding tokens trained on (whole "
+                "epochs, or steps_per_epoch x batch_size reviews at the mean "
+                "tokens per review; `*`: the last epoch, cut by the time "
+                "limit, is left out) over those epochs' seconds, validation "
+                "included. Peak RSS: the process's high-water mark, over "
+                "this row and the rows the same command ran before it.\n")
         print(body)
         if not args.no_write:
             _results.write_section(f"sentiment-{row['dataset']}", body)
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

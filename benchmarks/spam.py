@@ -17,6 +17,10 @@ part is scored only once, at the end, with `SpamTask.evaluate` -- the steps
 of `kerasnlp-seq train spam` (`kerasnlp_seq.runs`), minus the export. The
 data file is read in place. Reports every metric of the task, training time,
 training and prediction throughput (messages per second) and peak memory.
+
+Unlike the other benchmarks, it leaves benchmarks/RESULTS.md alone unless
+`--write` is given; `--no-write` (the default) is accepted too, so the
+same `--no-write` works with every script.
 """
 
 import argparse
@@ -32,6 +36,7 @@ import _results  # noqa: E402
 
 METRICS = ("accuracy", "precision", "recall", "f1", "mcc", "roc_auc",
            "spam_caught", "blocked_ham")
+PEAK = "peak RSS MiB (process so far)"
 ANCHOR = {"protocol": "Almeida et al. 2011, linear SVM (30/70)",
           "accuracy": 0.9764, "mcc": 0.893, "spam_caught": 83.1,
           "blocked_ham": 0.18}
@@ -136,26 +141,34 @@ def summarise(name, results):
 
 def parse_sets(items):
     """`["units=64", "cell=lstm"]` -> `{"units": 64, "cell": "lstm"}`."""
-    values = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            values[key] = json.loads(value)
-        except json.JSONDecodeError:
-            values[key] = value
-    return values
+    return _results.parse_overrides(items)
+
+
+def fold_count(text):
+    """An argparse type: cross-validation needs 2 folds or more."""
+    import argparse
+
+    value = _results.positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"cross-validation needs at least 2 folds, got {text!r}")
+    return value
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=["split", "cv"])
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=fold_count, default=5)
     parser.add_argument("--seed", type=int, default=42,
                         help="Seed of the split and the folds.")
     parser.add_argument("--set", action="append", default=[],
+                        type=_results.override,
                         help="A task or train option, key=value (JSON).")
-    parser.add_argument("--write", action="store_true",
-                        help="Also write the section of RESULTS.md.")
+    writing = parser.add_mutually_exclusive_group()
+    writing.add_argument("--write", action="store_true",
+                         help="Also write the section of RESULTS.md.")
+    writing.add_argument("--no-write", action="store_true",
+                         help="Print the results only (the default).")
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -173,14 +186,16 @@ def main():
         if args.only in (None, "split"):
             rows.append(summarise("30% train / 70% test", run_split(
                 examples, task_config, train_config, args.seed, workdir)))
+            rows[-1][PEAK] = f"{_results.peak_rss_mb():.0f}"
         if args.only in (None, "cv"):
             rows.append(summarise(f"{args.folds}-fold CV", run_cv(
                 examples, task_config, train_config, args.seed, workdir,
                 args.folds)))
+            rows[-1][PEAK] = f"{_results.peak_rss_mb():.0f}"
     columns = ["protocol", "accuracy", "precision", "recall", "f1", "mcc",
                "roc_auc", "spam_caught", "blocked_ham", "blocked ham (count)",
                "missed spam (count)", "epochs", "train_seconds",
-               "train_msgs_per_s", "predict_msgs_per_s"]
+               "train_msgs_per_s", "predict_msgs_per_s", PEAK]
     body = "\n".join([
         "## Spam: SMS Spam Collection (5,574 messages, 747 spam)",
         "",
@@ -189,7 +204,9 @@ def main():
         f"{(time.perf_counter() - start) / 60:.1f} min; peak RSS "
         f"{_results.peak_rss_mb():.0f} MiB.  ",
         "accuracy, precision, recall, f1 in %; spam_caught, blocked_ham in "
-        "%; counts per test part; times in seconds.",
+        "%; counts per test part; times in seconds; peak RSS: the "
+        "process's high-water mark at the end of the row's protocol (the "
+        "second row's includes the first's).",
         "",
         _results.table(rows, columns),
         "",
@@ -205,4 +222,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

@@ -80,18 +80,7 @@ def matmul_flops(n=2048, repeat=10, dtype="float32"):
     return 2 * n ** 3 * repeat / (time.perf_counter() - start)
 
 
-def thread_spec(text):
-    """`--threads INTRA:INTER` -> `(intra, inter)`, two ints >= 0."""
-    intra, sep, inter = text.partition(":")
-    try:
-        pools = (int(intra), int(inter))
-    except ValueError:
-        pools = (-1, -1)
-    if not sep or min(pools) < 0:
-        raise argparse.ArgumentTypeError(
-            f"expected INTRA:INTER, two ints >= 0 (0: TensorFlow's choice), "
-            f"got {text!r}")
-    return pools
+thread_spec = _results.thread_spec  # `--threads INTRA:INTER`
 
 
 def set_threads(intra, inter):
@@ -261,12 +250,18 @@ def _serving_times(path, texts, batch=64, singles=200):
 
 
 def part_inference(args):
+    """Serving speed; the runs it trains go in a temporary folder, removed
+    at the end."""
     import tempfile
 
+    with tempfile.TemporaryDirectory(prefix="throughput_") as work:
+        return _inference(work)
+
+
+def _inference(work):
     from kerasnlp_seq import readers, runs
     from kerasnlp_seq.conll import read_conll
 
-    work = tempfile.mkdtemp(prefix="throughput_")
     out = {}
     reviews = [r["text"] for r in readers.read_table(
         _results.data_path("imdb", "imdb_train.csv.gz"),
@@ -352,8 +347,8 @@ def part_kernels(args):
             variants[f"keras {prefix} + bf16"] = ("keras", mask, False,
                                                   "mixed_bfloat16")
     out = []
-    for shape in args.kernel_shapes:
-        batch, length = (int(n) for n in shape.split("x"))
+    for batch, length in args.kernel_shapes:
+        shape = f"{batch}x{length}"
         n = batch * args.kernel_batches
         x = rng.integers(1, 20000, (n, length)).astype("int32")
         y = rng.integers(0, 2, (n, 1)).astype("float32")
@@ -386,8 +381,21 @@ PARTS = {"train": part_train, "inference": part_inference,
          "kernels": part_kernels, "memory": part_memory}
 
 
+def recorded_args(args):
+    """The options that shape a part's results (not where they go)."""
+    return {k: v for k, v in vars(args).items()
+            if k not in ("child", "no_write", "results", "parts")}
+
+
+def part_arguments(result, args):
+    """The options a part's result was produced with: those it recorded
+    (`"args"`), else (results from before they were recorded) `args`."""
+    return result.get("args") or recorded_args(args)
+
+
 def report(results, args):
-    """The RESULTS.md section from the parts' results."""
+    """The RESULTS.md section from the parts' results (each described by
+    the options of the run that produced it, not by this run's)."""
     lines = [
         "### Throughput, hardware use, serving, streaming memory (issue 7)",
         "", f"On {_results.machine()}. No GPU "
@@ -395,8 +403,12 @@ def report(results, args):
         "precision speed-up) are not measured. The cores are shared with "
         "other agents' work; `load` is the 1-minute load average when each "
         "timing started, and ratios are taken side by side in one process.",
-        "", "Commands (each part's results come from the command shown):",
-        ""] + [f"- {part}: `{r['command']}`" for part, r in results.items()
+        "", "Commands (each part's results come from the command shown, "
+        "run with the options shown):",
+        ""] + [f"- {part}: `{r['command']}`" + (
+            f" (options: `{json.dumps(r['args'], sort_keys=True)}`)"
+            if r.get("args") else " (options not recorded)")
+               for part, r in results.items()
                if isinstance(r, dict) and "command" in r] + [""]
     train = results.get("train")
     if train:
@@ -511,8 +523,9 @@ def report(results, args):
     memory = results.get("memory")
     if memory:
         sizes = sorted((k for k in memory if k.isdigit()), key=float)
+        steps = part_arguments(memory, args).get("steps", args.steps)
         lines += ["**Streaming memory** (`kerasnlp-seq train sentiment "
-                  f"--stream on --steps-per-epoch {args.steps} --epochs 1 "
+                  f"--stream on --steps-per-epoch {steps} --epochs 1 "
                   "--units 32` on generated TSV files; peak RSS of the "
                   "training process)", "",
                   _results.table([dict(file=f"{k} MB", **memory[k])
@@ -533,27 +546,29 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", nargs="*", default=list(PARTS),
                         choices=list(PARTS))
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--limit", type=int, default=None,
+    P = _results.positive_int
+    parser.add_argument("--epochs", type=P, default=2)
+    parser.add_argument("--limit", type=P, default=None,
                         help="IMDB reviews used, a seeded random subset "
                         "(default: all 25000)")
-    parser.add_argument("--batch-tokens", type=int, default=32768)
-    parser.add_argument("--max-batch", type=int, default=256)
-    parser.add_argument("--toolkit-lr", type=float, default=1e-3,
+    parser.add_argument("--batch-tokens", type=P, default=32768)
+    parser.add_argument("--max-batch", type=P, default=256)
+    parser.add_argument("--toolkit-lr", type=_results.positive_float,
+                        default=1e-3,
                         help="train part: Adam learning rate of the toolkit's "
                         "recipes (larger batches take fewer, larger steps); "
                         "keras.io's keeps 1e-3")
-    parser.add_argument("--max-length", type=int, default=None,
+    parser.add_argument("--max-length", type=P, default=None,
                         help="train part: (a) keeps each review's last N "
                         "tokens (default: whole reviews)")
-    parser.add_argument("--sizes", nargs="+", type=int, default=[100, 1000],
+    parser.add_argument("--sizes", nargs="+", type=P, default=[100, 1000],
                         help="generated file sizes in MB (memory part)")
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--kernel-shapes", nargs="+",
-                        default=["32x200", "64x200", "256x200"],
+    parser.add_argument("--steps", type=P, default=30)
+    parser.add_argument("--kernel-shapes", nargs="+", type=_results.shape,
+                        default=[(32, 200), (64, 200), (256, 200)],
                         metavar="BATCHxLENGTH",
                         help="batch shapes of the kernels part")
-    parser.add_argument("--kernel-batches", type=int, default=20,
+    parser.add_argument("--kernel-batches", type=P, default=20,
                         help="batches per timing in the kernels part")
     parser.add_argument("--xla", action="store_true",
                         help="kernels part: also Keras' layers under XLA")
@@ -564,9 +579,9 @@ def main():
     parser.add_argument("--hoisted", action="store_true",
                         help="train part: also the toolkit with "
                         "hoist_inputs=True")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=P, default=3,
                         help="alternating rounds of the kernels part")
-    parser.add_argument("--in-memory", nargs="*", type=int, default=[],
+    parser.add_argument("--in-memory", nargs="*", type=P, default=[],
                         help="sizes also run with --stream off, to compare")
     parser.add_argument("--unmasked", action="store_true",
                         help="also time the toolkit pipeline without a mask")
@@ -589,6 +604,7 @@ def main():
     if os.path.exists(args.results):
         with open(args.results, encoding="utf-8") as f:
             results = json.load(f)
+    failed = []
     for part in args.parts:
         cmd = [sys.executable, os.path.abspath(__file__), "--child", part]
         cmd += sys.argv[1:]
@@ -598,16 +614,22 @@ def main():
         print(proc.stdout[-4000:], flush=True)
         if proc.returncode or not last:
             print(f"part {part} failed (exit {proc.returncode})", flush=True)
+            failed.append(part)
             continue
         results[part] = json.loads(last[-1][len("RESULT "):])
         results[part]["command"] = _results.command_line()
+        results[part]["args"] = recorded_args(args)
         with open(args.results, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=1)
     body = report(results, args)
     print(body)
+    if failed:  # a report with stale parts in their place: not written
+        _results.fail(f"part(s) {', '.join(failed)} failed; "
+                 f"{'RESULTS.md left as it was; ' if not args.no_write else ''}"
+                 f"the parts that ran are in {args.results}")
     if not args.no_write:
         _results.write_section("throughput", body)
 
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

@@ -90,9 +90,10 @@ def run(name, overrides, workdir, minutes):
             train, train_config.valid_fraction, train_config.seed)
     _, targets = task.encode_pairs(train)
     target_tokens = sum(len(t) + 1 for t in targets)  # + end token
-    if train_config.steps_per_epoch:  # epochs of that many batches
-        target_tokens *= min(1.0, train_config.steps_per_epoch
-                             * train_config.batch_size / len(targets))
+    # Pairs trained on: whole epochs (a last epoch cut by the time limit
+    # left out), or steps_per_epoch batches of batch_size pairs.
+    pairs, timed, cut = _results.trained_epochs(history, len(targets),
+                                                train_config)
     rows = []
     for method in ("greedy", "beam"):
         scores, speed, hyps = score(task, model, held_out, method)
@@ -101,12 +102,14 @@ def run(name, overrides, workdir, minutes):
             "BLEU": scores["bleu"], "chrF": scores["chrf"],
             "BLEU tok lc": scores["bleu_tok_lc"],
             "sent/s decode": speed,
-            "epochs (best)": f"{len(history)} ({best + 1})",
+            "epochs (best)": f"{len(history)}{'*' if cut else ''}"
+                             f" ({best + 1})",
             "val loss": float(history[best]["val_loss"]),
             "val tok acc": float(history[best]["val_token_accuracy"]),
             "train min": seconds / 60, "wall min": wall / 60,
-            "train tgt tokens/s": target_tokens * len(history) / seconds,
-            "peak RSS MiB": _results.peak_rss_mb(),
+            "train tgt tokens/s": _results.rate(
+                target_tokens / len(targets) * pairs, timed),
+            "peak RSS MiB (process so far)": _results.peak_rss_mb(),
             "held out": len(held_out),
         })
         with open(os.path.join(run_dir, f"hyps_{method}.txt"), "w",
@@ -119,13 +122,35 @@ def run(name, overrides, workdir, minutes):
     return rows
 
 
+def notes(datasets, minutes):
+    """The text under the table's heading, for the data sets that ran."""
+    text = (f"Training capped at {minutes:g} minutes per data set. "
+            if minutes else "No cap on training time. ")
+    if "multi30k" in datasets:
+        text += ("Multi30k en->de: train on train, select and score on val "
+                 "(1014 pairs). ")
+    if "anki" in datasets:
+        text += "Anki spa->eng: seeded 2% held out (seed 1337). "
+    return text + (
+        "sacreBLEU on detokenized cased output; `BLEU tok lc` is sacreBLEU "
+        "with tokenize=13a and lowercase=True (the literature's tokenized "
+        "lower-cased BLEU). `val loss` includes label smoothing (0.1); with "
+        "`--set steps_per_epoch=N` an epoch is N batches. `train tgt "
+        "tokens/s`: target tokens trained on (whole epochs, or N x "
+        "batch_size pairs at the mean target tokens per pair; `*`: the last "
+        "epoch, cut by the time limit, is left out) over those epochs' "
+        "seconds, validation included. Peak RSS: the process's high-water "
+        "mark, over this row and every row before it.")
+
+
 def main():
     parser = _results.training_parser(__doc__.splitlines()[0],
                                       "/tmp/translation_benchmark",
                                       epochs=40, patience=3)
     parser.add_argument("--dataset", choices=sorted(DATASETS),
                         action="append")
-    parser.add_argument("--minutes", type=float, default=45.0,
+    parser.add_argument("--minutes", type=_results.nonnegative_float,
+                        default=45.0,
                         help="training time cap per data set (0: none)")
     args = parser.parse_args()
     overrides = _results.training_overrides(args)
@@ -136,19 +161,13 @@ def main():
     columns = ["data", "decoding", "BLEU", "chrF", "BLEU tok lc",
                "sent/s decode", "epochs (best)", "val loss", "val tok acc",
                "train min", "wall min",
-               "train tgt tokens/s", "peak RSS MiB", "held out"]
+               "train tgt tokens/s", "peak RSS MiB (process so far)",
+               "held out"]
     body = (f"### Translation (issue 5)\n\n"
             f"`{_results.command_line()}` on {_results.machine()}, load "
             f"average at the end: {_results.load()} (the cores are shared "
-            "with other work). Training capped at "
-            f"{args.minutes:g} minutes per data set. Multi30k en->de: "
-            "train on train, select and score on val (1014 pairs); Anki "
-            "spa->eng: seeded 2% held out (seed 1337). sacreBLEU on "
-            "detokenized cased output; `BLEU tok lc` is sacreBLEU with "
-            "tokenize=13a and lowercase=True (the literature's "
-            "tokenized lower-cased BLEU). `val loss` includes label "
-            "smoothing (0.1); `epochs` with `--steps-per-epoch` are that "
-            "many batches.\n\n"
+            "with other work). "
+            + notes(args.dataset or ["multi30k"], args.minutes) + "\n\n"
             f"{_results.table(rows, columns)}\n")
     print(body)
     if not args.no_write:
@@ -157,4 +176,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)

@@ -90,21 +90,27 @@ def main():
     parser.add_argument("--imdb-holdback", action="store_true",
                         help="leave out the IMDB reviews that the sentiment "
                         "benchmark validates on")
-    parser.add_argument("--dim", type=int, default=128)
-    parser.add_argument("--window", type=int, default=5)
-    parser.add_argument("--min-count", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=5)
+    positive = _results.positive_int
+    parser.add_argument("--dim", type=positive, default=128)
+    parser.add_argument("--window", type=positive, default=5)
+    parser.add_argument("--min-count", type=positive, default=2)
+    parser.add_argument("--epochs", type=positive, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=1,
+    parser.add_argument("--workers", type=positive, default=1,
                         help="gensim threads; only 1 gives the same vectors "
                         "on every run")
     args = parser.parse_args()
+    # Before the (long) reading and training: a folder that cannot be made
+    # or written to ends the run now, in one line (`_results.guard`).
+    folder = os.path.dirname(os.path.abspath(args.output))
+    os.makedirs(folder, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(13, "cannot write to this folder", folder)
     from kerasnlp_seq.word2vec import tokenized, train_word2vec
 
     texts = []
     for corpus in args.corpus:
         texts.extend(read_texts(corpus, args.imdb_holdback))
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     vectors, stats = train_word2vec(
         list(tokenized(texts)), args.output, dim=args.dim, window=args.window,
         min_count=args.min_count, epochs=args.epochs, seed=args.seed,
@@ -121,4 +127,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    _results.guard(main)
