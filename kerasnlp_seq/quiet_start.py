@@ -13,12 +13,15 @@ such as
 on a machine without a GPU, where an `E` line that is no error at all reads
 as a failure. They are written straight to file descriptor 2, below Python,
 so `start_tensorflow` points that descriptor at a temporary file while
-TensorFlow is imported, its devices are listed and one small op runs (the
-moments that log: the op draws oneDNN's once-per-process "supports DT_INT32
-only on platforms with AVX-512" E-line, which would otherwise appear in the
-middle of training), then puts it back and replays every line that is not
-start-up noise (`is_noise`): a real error still reaches the terminal, in
-order.
+TensorFlow is imported and its devices are listed (the two moments that
+log), then puts it back and replays every line that is not start-up noise
+(`is_noise`): a real error still reaches the terminal, in order.
+
+One TF line still shows later: oneDNN's once-per-process "supports
+DT_INT32 only on platforms with AVX-512" E-line, logged by the first op it
+declines. Drawing it inside the window would take running an op there, and
+no op may run before `--distribution multi_worker` configures its
+collectives (tested: `tests/test_distribute.py`).
 
 Only the CLI calls this; a script that imports the library sees whatever
 its TensorFlow prints. `KERASNLP_SEQ_TF_LOGS=1` turns the filter off.
@@ -81,9 +84,10 @@ def start_tensorflow():
         try:
             import tensorflow as tf
 
+            # Lists devices without starting TF's runtime: no op may run
+            # here, since a multi-worker strategy must configure its
+            # collectives before the first one.
             tf.config.list_physical_devices()
-            with tf.device("/CPU:0"):  # oneDNN's once-per-process notice
-                tf.transpose(tf.zeros([2, 3, 4], tf.int32), [1, 0, 2])
         finally:
             sys.stderr.flush()
             os.dup2(saved, fd)

@@ -143,6 +143,29 @@ def test_two_workers_follow_one_device(setup, single_and_mirrored,
     assert not [n for n in os.listdir(tmp_path) if "kerasnlp_seq_" in n]
 
 
+def test_two_workers_from_the_cli(setup, tmp_path):
+    # The CLI starts TensorFlow itself (kerasnlp_seq.quiet_start) before the
+    # strategy: nothing it does may run an op before the collectives are
+    # configured ("Collective ops must be configured at program startup").
+    _, data, _ = setup
+    out = str(tmp_path / "run")
+    command = [sys.executable, "-c", "from cli import main; main()",
+               "train", "sentiment", "--data", data, "--output", out,
+               "--distribution", "multi_worker", "--epochs", "1",
+               "--units", "8", "--embedding-dim", "8", "--vocab-size", "100",
+               "--batch-size", "16", "--no-bidirectional", "--quiet"]
+    procs = [subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=dict(os.environ, PYTHONPATH=ROOT, **env))
+        for env in _cluster_env(tmp_path)]
+    for proc in procs:
+        output, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, output[-3000:]
+    assert "2 replicas in sync" in output
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+        assert json.load(f)["status"] == "complete"
+
+
 @pytest.mark.parametrize("mode", ["mirrored", "multi_worker"])
 def test_interrupted_distributed_run_resumes(setup, tmp_path, mode):
     script, data, _ = setup

@@ -70,29 +70,6 @@ os.write(2, b"WARNING: All log messages before absl::InitializeLog() is "
 os.write(2, b"I0000 00:00:1796615351.710957   14924 port.cc:153] noise\\n")
 os.write(2, b"a real problem, line 1\\n")
 
-def transpose(x, perm=None):
-    return x
-
-
-def zeros(shape, dtype):
-    return 0
-
-
-int32 = "int32"
-
-
-class _Device:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def device(name):
-    return _Device()
-
-
 class config:
     @staticmethod
     def list_physical_devices():
@@ -144,11 +121,6 @@ def test_real_tensorflow_starts_quietly():
         from kerasnlp_seq.quiet_start import start_tensorflow
         tf = start_tensorflow()
         print(tf.reduce_sum(tf.ones([2])).numpy(), file=sys.stderr)
-        # Ops that draw oneDNN's once-per-process E-line when it comes
-        # later than the start (as in training): silent now.
-        tf.transpose(tf.ones([2, 3], tf.bool))
-        tf.transpose(tf.ones([2, 3, 4], tf.int32), [1, 0, 2])
-        print("done", file=sys.stderr)
     """)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines() == ["2.0", "done"]
+    assert result.stderr.splitlines() == ["2.0"]

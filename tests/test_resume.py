@@ -159,3 +159,31 @@ def test_resuming_under_another_task_names_the_run_task(
             f"{run}: a 'sentiment' run, not '{task}'; resume it with "
             f"`train sentiment --resume --output {run}`.")
     assert _status(run) == "training"
+
+
+def test_resume_accepts_the_command_that_started_the_run(
+        cli, helpers, tmp_path, monkeypatch):
+    from kerasnlp_seq import training
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    original = training.make_callbacks
+    monkeypatch.setattr(training, "make_callbacks",
+                        lambda *a, **k: original(*a, **k) + [Interrupt()])
+    data = helpers.write_table(tmp_path / "data.tsv", helpers.make_texts(
+        40, classes=("neg", "pos"), seed=7))
+    run = str(tmp_path / "run")
+    command = ["train", "sentiment", "--data", data, "--output", run,
+               *helpers.TINIER, "--epochs", "2", "--patience", "4"]
+    assert cli(*command).exit_code == 1
+    monkeypatch.setattr(training, "make_callbacks", original)
+    # Other values are refused, by name; the same ones are the same run.
+    helpers.assert_one_line_error(
+        cli(*command[:-4], "--epochs", "3", "--patience", "4", "--resume"),
+        "--resume continues the run as it was started; --epochs cannot "
+        "change it", exit_code=2)
+    resumed = cli(*command, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert _status(run) == "complete" and _history(run) == ["0", "1"]
