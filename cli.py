@@ -128,9 +128,12 @@ class TrainGroup(click.Group):
             overrides = {**_overrides(ctx, task_cls.Config),
                          **_overrides(ctx, TrainConfig)}
             if params["resume"]:
-                changed = _changes_to_run(
-                    params["output"] or os.path.join("runs", name),
-                    overrides, params)
+                given = dict(overrides, **{k: params[k] for k in (
+                    "data", "valid", "config", "overwrite") if params[k]})
+                changed = [f"--{k.replace('_', '-')}" for k in
+                           runs.resume_changes(
+                               params["output"] or os.path.join("runs", name),
+                               given)]
                 if changed:
                     raise click.UsageError(
                         f"--resume continues the run as it was started; "
@@ -174,36 +177,6 @@ class TrainGroup(click.Group):
         return click.Command(name, callback=run, params=params,
                              help=task_cls.summary,
                              short_help=task_cls.summary)
-
-
-def _changes_to_run(output, overrides, params):
-    """The options of a `--resume` command that differ from the run's own.
-
-    Repeating the command that started the run, with `--resume` added,
-    changes nothing and is accepted; a value other than the run's, or
-    `--config` / `--overwrite`, is listed. Without a readable run config
-    every option given is listed (`runs.train` then says what is wrong
-    with the directory).
-    """
-    from kerasnlp_seq import config as config_lib
-    from kerasnlp_seq.errors import ConfigError
-
-    try:
-        recorded = config_lib.load_json(os.path.join(output, "config.json"))
-    except ConfigError:
-        recorded = None
-    values = {}
-    if isinstance(recorded, dict):
-        for section in ("train_config", "task_config"):
-            if isinstance(recorded.get(section), dict):
-                values.update(recorded[section])
-        values.update(data=recorded.get("data"), valid=recorded.get("valid"))
-    given = dict(overrides)
-    given.update({k: params[k] for k in ("data", "valid") if params[k]})
-    changed = [k for k, v in given.items()
-               if k not in values or values[k] != v]
-    changed += [k for k in ("config", "overwrite") if params[k]]
-    return [f"--{k.replace('_', '-')}" for k in changed]
 
 
 def _format_metrics(metrics):

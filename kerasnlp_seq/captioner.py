@@ -331,7 +331,10 @@ def export_captioner(generator, image_size, path):
     """Write a SavedModel: encoded images (JPEG / PNG bytes) -> captions.
 
     The `serving_default` signature takes `image` (a string vector of
-    encoded image files) and returns `caption` (a string vector).
+    encoded image files) and returns `caption` (a string vector). An entry
+    that is no image file (empty bytes, text, an unknown format) gets the
+    caption `""` and the rest of its batch is captioned
+    (`kerasnlp_seq.images.recognised`).
 
     Args:
         generator: a `CaptionGenerator`.
@@ -349,8 +352,10 @@ def export_captioner(generator, image_size, path):
         archive.track(generator.encoder)
 
     def serve(image):
-        pixels = decode_images(image, image_size)
-        return {"caption": generator.serve_pixels(pixels)}
+        pixels, ok = decode_images(image, image_size)
+        # No image file at all: "" (a readable one is never "" at the
+        # default min_length of 1).
+        return {"caption": tf.where(ok, generator.serve_pixels(pixels), "")}
 
     archive.add_endpoint(
         "serving_default", empty_batch_safe(serve),

@@ -49,20 +49,57 @@ def resize_pixels(image, size):
     return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
 
 
-def decode_images(data, size):
-    """A string vector of encoded images -> `uint8` `(batch, size, size, 3)`.
+# Leading bytes of the formats `tf.io.decode_image` reads.
+_SIGNATURES = ((0, b"\xff\xd8\xff"), (0, b"\x89PNG\r\n\x1a\n"),
+               (0, b"GIF87a"), (0, b"GIF89a"), (0, b"BM"))
 
-    Used inside the exported SavedModel; every image must decode.
+
+def recognised(data):
+    """Bool `(batch,)`: which strings start like a JPEG, PNG, GIF, BMP or
+    WebP file (what `decode_images` can be given without failing the
+    batch; a file cut short after its header still fails).
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> recognised(tf.constant([b"GIF89a...", b"", b"text"])
+    ...            ).numpy().tolist()
+    [True, False, False]
+    """
+    import tensorflow as tf
+
+    # Padded, so `substr` never starts past the end of a short string.
+    head = tf.strings.join([data, tf.constant(b"\0" * 12)])
+    ok = tf.zeros(tf.shape(data), tf.bool)
+    for start, magic in _SIGNATURES:
+        ok |= tf.equal(tf.strings.substr(head, start, len(magic)), magic)
+    webp = tf.equal(tf.strings.substr(head, 0, 4), b"RIFF") & tf.equal(
+        tf.strings.substr(head, 8, 4), b"WEBP")
+    return ok | webp
+
+
+def decode_images(data, size):
+    """A string vector of encoded images -> `(pixels, ok)`: `uint8`
+    `(batch, size, size, 3)` and bool `(batch,)`.
+
+    Used inside the exported SavedModel. An entry that is no image file at
+    all (empty, text, an unknown format: `recognised`) does not fail the
+    batch: its pixels are black and its `ok` is False.
 
     Args:
-        data: string tensor `(batch,)` of JPEG / PNG (/ GIF / BMP) bytes.
+        data: string tensor `(batch,)` of JPEG / PNG (/ GIF / BMP / WebP)
+            bytes.
         size: int. The side of the square output.
     """
     import tensorflow as tf
 
-    return tf.map_fn(
+    ok = recognised(data)
+    blank = tf.io.encode_png(tf.zeros([1, 1, 3], tf.uint8))
+    data = tf.where(ok, data, blank)
+    pixels = tf.map_fn(
         lambda x: decode_image(x, size), data,
         fn_output_signature=tf.TensorSpec([size, size, 3], tf.uint8))
+    return pixels, ok
 
 
 def _decoder(size):

@@ -17,14 +17,15 @@ A run directory, as `kerasnlp_seq.training_run.train()` writes it:
 
 The checks here run before any training: `--overwrite` replaces only a
 previous run (never another folder, never one that holds the data read
-from), and `--resume` needs an unfinished run.
+from), and `--resume` needs an unfinished run, given as it was started
+(`resume_changes`).
 """
 
 import os
 import shutil
 
 from kerasnlp_seq import config as config_lib
-from kerasnlp_seq.errors import RunError
+from kerasnlp_seq.errors import KerasNLPSeqError, RunError
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
@@ -95,3 +96,34 @@ def remove_path(path):
         shutil.rmtree(path)
     elif os.path.lexists(path):
         os.remove(path)
+
+
+def resume_changes(output, given):
+    """The options of a resume that differ from the run's own, by name.
+
+    Repeating the command that started the run, with `--resume` added,
+    changes nothing; a value other than the run's, and any `config` or
+    `overwrite`, would. Without a readable run config every option given
+    is listed (`prepare_directory` then says what is wrong).
+
+    Args:
+        output: str. The run directory.
+        given: dict. Option names (task, training, `data`, `valid`,
+            `config`, `overwrite`) to the values given with `--resume`.
+
+    Returns:
+        A list of option names, in the order given.
+    """
+    try:
+        recorded = config_lib.load_json(os.path.join(output, CONFIG_FILE))
+    except KerasNLPSeqError:
+        recorded = None
+    values = {}
+    if isinstance(recorded, dict):
+        for section in ("train_config", "task_config"):
+            if isinstance(recorded.get(section), dict):
+                values.update(recorded[section])
+        values.update(data=recorded.get("data"), valid=recorded.get("valid"))
+    return [k for k, v in given.items()
+            if k in ("config", "overwrite") or k not in values
+            or values[k] != v]

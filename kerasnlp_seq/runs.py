@@ -11,16 +11,18 @@ directly. Each lives in the module of its idea:
   (`kerasnlp_seq.training_run`).
 - `load_run()`, `evaluate()`, `predict()`, `export()`: a finished run
   directory, used (`kerasnlp_seq.finished_run`).
-- What a run directory holds, and when one may be written or replaced
-  (`kerasnlp_seq.run_directory`).
+- What a run directory holds, when one may be written or replaced, and
+  what a `--resume` may not change (`resume_changes()`;
+  `kerasnlp_seq.run_directory`).
 """
 
 from kerasnlp_seq.config_file import (data_notice, read_config_file,
                                       resolve_config)
 from kerasnlp_seq.finished_run import evaluate, export, load_run, predict
-from kerasnlp_seq.run_directory import CONFIG_FILE, METRICS_FILE, MODEL_FILE
+from kerasnlp_seq.run_directory import (CONFIG_FILE, METRICS_FILE, MODEL_FILE,
+                                        resume_changes)
 from kerasnlp_seq.training_run import count_examples, train
 
 __all__ = ["CONFIG_FILE", "METRICS_FILE", "MODEL_FILE", "count_examples",
            "data_notice", "evaluate", "export", "load_run", "predict",
-           "read_config_file", "resolve_config", "train"]
+           "read_config_file", "resolve_config", "resume_changes", "train"]

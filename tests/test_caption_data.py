@@ -180,8 +180,19 @@ def test_decode_jpeg_png_grey_and_batches_alike(tmp_path):
     np.testing.assert_array_equal(pixels, np.asarray(image))  # same size
     assert images.decode_image(tf.constant(grey.getvalue()),
                                40).numpy().shape == (40, 40, 3)
-    batch = images.decode_images(tf.constant([png.getvalue()] * 2), 64)
+    batch, ok = images.decode_images(tf.constant([png.getvalue()] * 2), 64)
     assert batch.shape == (2, 64, 64, 3) and batch.dtype == tf.uint8
+    assert ok.numpy().tolist() == [True, True]
+    # No image file at all: black pixels and ok False, the rest decoded.
+    gif, bmp = io.BytesIO(), io.BytesIO()
+    image.save(gif, format="GIF")
+    image.save(bmp, format="BMP")
+    batch, ok = images.decode_images(tf.constant(
+        [b"", png.getvalue(), b"just text", gif.getvalue(), bmp.getvalue(),
+         b"\xff\xd8"]), 32)
+    assert ok.numpy().tolist() == [False, True, False, True, True, False]
+    np.testing.assert_array_equal(batch[1], np.asarray(image))
+    assert not batch.numpy()[[0, 2, 5]].any()
     path = _write_image(tmp_path / "x.jpg")
     assert images.native_shape(path) == (32, 32)
     assert images.read_image(path, 16).shape == (16, 16, 3)

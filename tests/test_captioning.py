@@ -629,3 +629,17 @@ def test_saved_model_answers_an_empty_batch(sample_run):
     serve = tf.saved_model.load(os.path.join(
         sample_run, "saved_model")).signatures["serving_default"]
     assert serve(image=tf.constant([], tf.string))["caption"].shape == (0,)
+
+
+def test_saved_model_captions_a_batch_around_what_is_no_image(sample_run):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(os.path.join(
+        sample_run, "saved_model")).signatures["serving_default"]
+    path = os.path.join(FOLDER, "circle_red_left_0.png")
+    with open(path, "rb") as f:
+        png = f.read()
+    captions = [c.decode() for c in serve(image=tf.constant(
+        [png, b"", b"not an image", png]))["caption"].numpy()]
+    assert captions[0] in _references()[path]
+    assert captions == [captions[0], "", "", captions[0]]
