@@ -7,6 +7,7 @@ that need a run directory of their own copy it or train a unidirectional,
 one-epoch model.
 """
 
+import contextlib
 import csv
 import gzip
 import json
@@ -95,6 +96,29 @@ def assert_one_line_error(result, *fragments, exit_code=1):
     return lines[0]
 
 
+@contextlib.contextmanager
+def interrupted_training(monkeypatch, epoch=0):
+    """Training started inside raises KeyboardInterrupt at the end of
+    `epoch` (after every callback of the run has seen it), as a Ctrl-C
+    would; training started after the block runs normally."""
+    import keras
+
+    from kerasnlp_seq import training
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, ended, logs=None):
+            if ended == epoch:
+                raise KeyboardInterrupt
+
+    original = training.make_callbacks
+    monkeypatch.setattr(training, "make_callbacks",
+                        lambda *a, **k: original(*a, **k) + [Interrupt()])
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(training, "make_callbacks", original)
+
+
 @pytest.fixture(scope="session")
 def helpers():
     """The module-level helpers above, for tests (conftest is no module)."""
@@ -104,7 +128,7 @@ def helpers():
 
     h = Helpers()
     for name in ("make_texts", "write_table", "error_lines",
-                 "assert_one_line_error"):
+                 "assert_one_line_error", "interrupted_training"):
         setattr(h, name, globals()[name])
     h.TINY, h.TINIER, h.WORDS = TINY, TINIER, WORDS
     return h

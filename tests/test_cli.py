@@ -259,18 +259,6 @@ def test_existing_run_is_kept_without_overwrite_and_retrained_with_it(
 def test_interrupted_run_resumes_to_completion(cli, helpers, tmp_path,
                                                monkeypatch):
     """Binary, integer labels, gzip CSV with custom columns; resumed."""
-    import keras
-
-    from kerasnlp_seq import training
-
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt
-
-    original = training.make_callbacks
-    monkeypatch.setattr(
-        training, "make_callbacks",
-        lambda *a, **k: original(*a, **k) + [Interrupt()])
     pairs = helpers.make_texts(40, classes=("0", "1"), seed=3)
     data = helpers.write_table(tmp_path / "reviews.csv.gz", pairs,
                                columns=("review", "stars"))
@@ -278,7 +266,8 @@ def test_interrupted_run_resumes_to_completion(cli, helpers, tmp_path,
     args = ["train", "sentiment", "--data", data, "--output", run,
             "--text-column", "review", "--label-column", "stars",
             *helpers.TINIER, "--epochs", "2"]
-    interrupted = cli(*args)
+    with helpers.interrupted_training(monkeypatch):
+        interrupted = cli(*args)
     helpers.assert_one_line_error(
         interrupted, f"{run}: training interrupted",
         f"`--resume --output {run}`")
@@ -289,7 +278,6 @@ def test_interrupted_run_resumes_to_completion(cli, helpers, tmp_path,
     helpers.assert_one_line_error(unfinished, "training did not finish",
                                   "--resume")
 
-    monkeypatch.setattr(training, "make_callbacks", original)
     resumed = cli("train", "sentiment", "--output", run, "--resume",
                   "--quiet")
     assert resumed.exit_code == 0, resumed.output

@@ -94,22 +94,12 @@ def test_a_kill_after_fit_resumes_without_training_again(
 
 def test_a_damaged_backup_falls_back_or_says_what_to_delete(
         cli, helpers, tmp_path, monkeypatch):
-    from kerasnlp_seq import training
-
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 2:
-                raise KeyboardInterrupt
-
-    original = training.make_callbacks
-    monkeypatch.setattr(training, "make_callbacks",
-                        lambda *a, **k: original(*a, **k) + [Interrupt()])
     data = helpers.write_table(tmp_path / "data.tsv", helpers.make_texts(
         40, classes=("neg", "pos"), seed=5))
     run = str(tmp_path / "run")
-    assert cli("train", "sentiment", "--data", data, "--output", run,
-               *helpers.TINIER, "--epochs", "3").exit_code == 1
-    monkeypatch.setattr(training, "make_callbacks", original)
+    with helpers.interrupted_training(monkeypatch, epoch=1):
+        assert cli("train", "sentiment", "--data", data, "--output", run,
+                   *helpers.TINIER, "--epochs", "3").exit_code == 1
     backup = os.path.join(run, "backup")
     latest = os.path.join(backup, "latest.weights.h5")
     assert os.path.exists(latest + ".bkp")  # the previous epoch's copy
@@ -123,11 +113,9 @@ def test_a_damaged_backup_falls_back_or_says_what_to_delete(
     assert _status(run) == "complete"
 
     run2 = str(tmp_path / "run2")
-    monkeypatch.setattr(training, "make_callbacks",
-                        lambda *a, **k: original(*a, **k) + [Interrupt()])
-    assert cli("train", "sentiment", "--data", data, "--output", run2,
-               *helpers.TINIER, "--epochs", "3").exit_code == 1
-    monkeypatch.setattr(training, "make_callbacks", original)
+    with helpers.interrupted_training(monkeypatch, epoch=1):
+        assert cli("train", "sentiment", "--data", data, "--output", run2,
+                   *helpers.TINIER, "--epochs", "3").exit_code == 1
     for name in ("latest.weights.h5", "latest.weights.h5.bkp"):
         with open(os.path.join(run2, "backup", name), "r+b") as f:
             f.truncate(96)
@@ -139,20 +127,12 @@ def test_a_damaged_backup_falls_back_or_says_what_to_delete(
 
 def test_resuming_under_another_task_names_the_run_task(
         cli, helpers, tmp_path, monkeypatch):
-    from kerasnlp_seq import training
-
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt
-
-    original = training.make_callbacks
-    monkeypatch.setattr(training, "make_callbacks",
-                        lambda *a, **k: original(*a, **k) + [Interrupt()])
     data = helpers.write_table(tmp_path / "data.tsv", helpers.make_texts(
         40, classes=("neg", "pos"), seed=6))
     run = str(tmp_path / "run")
-    assert cli("train", "sentiment", "--data", data, "--output", run,
-               *helpers.TINIER).exit_code == 1
+    with helpers.interrupted_training(monkeypatch):
+        assert cli("train", "sentiment", "--data", data, "--output", run,
+                   *helpers.TINIER).exit_code == 1
     for task in ("spam", "ner"):
         helpers.assert_one_line_error(
             cli("train", task, "--output", run, "--resume"),
@@ -163,22 +143,13 @@ def test_resuming_under_another_task_names_the_run_task(
 
 def test_resume_accepts_the_command_that_started_the_run(
         cli, helpers, tmp_path, monkeypatch):
-    from kerasnlp_seq import training
-
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt
-
-    original = training.make_callbacks
-    monkeypatch.setattr(training, "make_callbacks",
-                        lambda *a, **k: original(*a, **k) + [Interrupt()])
     data = helpers.write_table(tmp_path / "data.tsv", helpers.make_texts(
         40, classes=("neg", "pos"), seed=7))
     run = str(tmp_path / "run")
     command = ["train", "sentiment", "--data", data, "--output", run,
                *helpers.TINIER, "--epochs", "2", "--patience", "4"]
-    assert cli(*command).exit_code == 1
-    monkeypatch.setattr(training, "make_callbacks", original)
+    with helpers.interrupted_training(monkeypatch):
+        assert cli(*command).exit_code == 1
     # Other values are refused, by name; the same ones are the same run.
     helpers.assert_one_line_error(
         cli(*command[:-4], "--epochs", "3", "--patience", "4", "--resume"),
