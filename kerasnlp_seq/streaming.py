@@ -90,10 +90,8 @@ def scan_table(path, columns, format=None, header=True, sample_size=20_000,
             if k < sample_size:
                 sample[k] = item
 
-    for record in readers.iter_table(path, columns, format, header,
-                                     stats=stats):
-        # Labels are stripped, as `text_data.read_texts` strips them.
-        label, lineno = record["label"].strip(), record["_line"]
+    for record in _records(path, columns, format, header, stats=stats):
+        label, lineno = record["label"], record["_line"]
         if label not in counts:
             if len(counts) >= MAX_LABELS:
                 raise DataError(
@@ -234,8 +232,8 @@ class StreamedExamples:
         path, format, header = self.path, self.format, self.header
 
         def generate():
-            for r in readers.iter_table(path, columns, format, header):
-                yield r["text"], r["label"].strip()
+            for r in _records(path, columns, format, header):
+                yield r["text"], r["label"]
 
         spec = tf.TensorSpec([], tf.string)
         return tf.data.Dataset.from_generator(
@@ -245,9 +243,8 @@ class StreamedExamples:
         """`{"text", "label", "_line"}` dicts of this part, from disk."""
         columns = self.layout["columns"]
         batch = []
-        for record in readers.iter_table(self.path, columns, self.format,
-                                         self.header):
-            record["label"] = record["label"].strip()
+        for record in _records(self.path, columns, self.format,
+                               self.header):
             batch.append(record)
             if len(batch) >= _HASH_BATCH:
                 yield from self._keep(batch)
@@ -262,6 +259,15 @@ class StreamedExamples:
             if self._mask[bucket]:
                 record["_source"] = self.path
                 yield record
+
+
+def _records(path, columns, format, header, stats=None):
+    """`readers.iter_table` with labels stripped, as `text_data.read_texts`
+    strips them (the tf.data readers in `_parsed` strip theirs)."""
+    for record in readers.iter_table(path, columns, format, header,
+                                     stats=stats):
+        record["label"] = record["label"].strip()
+        yield record
 
 
 def is_streamed(examples):
