@@ -80,37 +80,32 @@ def nonnegative_float(text):
     return _number(float, 0, True, text)
 
 
+def _int_pair(text, sep, low, expected):
+    """`"A<sep>B"` -> `(A, B)`, both ints >= `low`, or an argparse error
+    that says what was `expected`."""
+    import argparse
+
+    first, found, second = text.lower().partition(sep)
+    try:
+        pair = (int(first), int(second))
+    except ValueError:
+        pair = (low - 1, low - 1)
+    if not found or min(pair) < low:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return pair
+
+
 def thread_spec(text):
     """An argparse type: `INTRA:INTER` -> `(intra, inter)`, two ints >= 0
     (TensorFlow's intra-op and inter-op thread pools; 0: its choice)."""
-    import argparse
-
-    intra, sep, inter = text.partition(":")
-    try:
-        pools = (int(intra), int(inter))
-    except ValueError:
-        pools = (-1, -1)
-    if not sep or min(pools) < 0:
-        raise argparse.ArgumentTypeError(
-            f"expected INTRA:INTER, two ints >= 0 (0: TensorFlow's choice), "
-            f"got {text!r}")
-    return pools
+    return _int_pair(text, ":", 0, "INTRA:INTER, two ints >= 0 (0: "
+                     "TensorFlow's choice)")
 
 
 def shape(text):
     """An argparse type: `BATCHxLENGTH` -> `(batch, length)`, both >= 1."""
-    import argparse
-
-    batch, sep, length = text.lower().partition("x")
-    try:
-        dims = (int(batch), int(length))
-    except ValueError:
-        dims = (0, 0)
-    if not sep or min(dims) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected BATCHxLENGTH, two ints >= 1 (e.g. 64x200), got "
-            f"{text!r}")
-    return dims
+    return _int_pair(text, "x", 1, "BATCHxLENGTH, two ints >= 1 (e.g. "
+                     "64x200)")
 
 
 def fail(message):
