@@ -63,7 +63,8 @@ def train_and_test(task_config, train_config, train, test, workdir):
     """Fit as `runs.train` does, choose the threshold, score `test`."""
     import keras
 
-    from kerasnlp_seq.training import make_callbacks, make_optimizer
+    from kerasnlp_seq.run_callbacks import make_callbacks
+    from kerasnlp_seq.training import make_optimizer
     from tasks.spam import SpamTask
 
     keras.utils.set_random_seed(train_config.seed)

@@ -16,7 +16,7 @@ directory; the other workers write their copies (model, logs, backups) to
 a temporary directory that is removed at the end, as the TensorFlow
 multi-worker guide prescribes. On `--resume` every worker restores the
 chief's backup
-(`kerasnlp_seq.training.DistributedBackupAndRestore`).
+(`kerasnlp_seq.run_callbacks.DistributedBackupAndRestore`).
 
 Example (two workers on one machine, one shell each):
 

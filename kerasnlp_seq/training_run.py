@@ -241,7 +241,8 @@ def _fit(task, train_config, train_ds, valid_ds, train_examples,
          restore_dir=None, output=None):
     from kerasnlp_seq.cudnn import cudnn_report, format_cudnn_report
     from kerasnlp_seq.early_stopping import best_weights, finished_state
-    from kerasnlp_seq.training import build_and_compile, make_callbacks
+    from kerasnlp_seq.run_callbacks import make_callbacks
+    from kerasnlp_seq.training import build_and_compile
 
     output = output or run_dir
     model = build_and_compile(task, train_config, strategy)

@@ -103,20 +103,20 @@ def interrupted_training(monkeypatch, epoch=0):
     would; training started after the block runs normally."""
     import keras
 
-    from kerasnlp_seq import training
+    from kerasnlp_seq import run_callbacks
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, ended, logs=None):
             if ended == epoch:
                 raise KeyboardInterrupt
 
-    original = training.make_callbacks
-    monkeypatch.setattr(training, "make_callbacks",
+    original = run_callbacks.make_callbacks
+    monkeypatch.setattr(run_callbacks, "make_callbacks",
                         lambda *a, **k: original(*a, **k) + [Interrupt()])
     try:
         yield
     finally:
-        monkeypatch.setattr(training, "make_callbacks", original)
+        monkeypatch.setattr(run_callbacks, "make_callbacks", original)
 
 
 @pytest.fixture(scope="session")

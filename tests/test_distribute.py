@@ -30,14 +30,14 @@ if mode == "mirrored":  # two logical CPUs, before TensorFlow starts
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from kerasnlp_seq import runs, training
+from kerasnlp_seq import run_callbacks, runs
 from kerasnlp_seq.errors import RunError
 if os.environ.get("INTERRUPT"):
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             raise KeyboardInterrupt
-    original = training.make_callbacks
-    training.make_callbacks = lambda *a, **k: original(*a, **k) + [
+    original = run_callbacks.make_callbacks
+    run_callbacks.make_callbacks = lambda *a, **k: original(*a, **k) + [
         Interrupt()]
 overrides = dict(units=8, embedding_dim=8, vocab_size=100, epochs=2,
                  batch_size=16, distribution=mode, bidirectional=False,

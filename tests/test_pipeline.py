@@ -162,7 +162,7 @@ def test_time_limit_stops_training_mid_epoch():
     import keras
     import numpy as np
 
-    from kerasnlp_seq.training import TimeLimit
+    from kerasnlp_seq.run_callbacks import TimeLimit
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     model.compile(loss="mse")
@@ -181,7 +181,7 @@ def test_lr_decay_patience_halves_the_rate_on_a_plateau(tmp_path):
 
     from kerasnlp_seq.config import TrainConfig
     from kerasnlp_seq.task import Task
-    from kerasnlp_seq.training import make_callbacks
+    from kerasnlp_seq.run_callbacks import make_callbacks
 
     task = types.SimpleNamespace(monitor=Task.monitor)  # all it reads
 
@@ -226,7 +226,7 @@ def test_cosine_schedule_falls_over_the_epochs_or_the_time_budget(tmp_path):
     from kerasnlp_seq.config import TrainConfig
     from kerasnlp_seq.errors import ConfigError
     from kerasnlp_seq.task import Task
-    from kerasnlp_seq.training import CosineDecay, make_callbacks
+    from kerasnlp_seq.run_callbacks import CosineDecay, make_callbacks
 
     task = types.SimpleNamespace(monitor=Task.monitor)
     x = np.random.default_rng(0).normal(size=(32, 4))
@@ -284,7 +284,8 @@ def test_ema_validates_keeps_and_resumes_the_averaged_weights(tmp_path):
 
     from kerasnlp_seq.config import ConfigError, TrainConfig
     from kerasnlp_seq.task import Task
-    from kerasnlp_seq.training import make_callbacks, make_optimizer
+    from kerasnlp_seq.run_callbacks import make_callbacks
+    from kerasnlp_seq.training import make_optimizer
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 3)).astype("float32")

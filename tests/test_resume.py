@@ -1,5 +1,5 @@
 """Resuming keeps the best epoch, survives a kill after `fit` and a damaged
-backup (`kerasnlp_seq.early_stopping`, `training.DistributedBackupAndRestore`).
+backup (`kerasnlp_seq.early_stopping`, `run_callbacks.DistributedBackupAndRestore`).
 """
 
 import csv
@@ -108,8 +108,9 @@ def test_a_damaged_backup_falls_back_or_says_what_to_delete(
     resumed = cli("train", "sentiment", "--output", run, "--resume",
                   "--quiet")
     assert resumed.exit_code == 0, resumed.output
-    # Epoch 2 (index 1) is trained again from the copy of epoch 1.
-    assert _history(run) == ["0", "1", "1", "2"]
+    # Epoch 2 (index 1) is trained again from the copy of epoch 1, and its
+    # row replaces the one written before the damaged save.
+    assert _history(run) == ["0", "1", "2"]
     assert _status(run) == "complete"
 
     run2 = str(tmp_path / "run2")
@@ -123,6 +124,46 @@ def test_a_damaged_backup_falls_back_or_says_what_to_delete(
     helpers.assert_one_line_error(
         result, f"{os.path.join(run2, 'backup')}: the backup of the "
         "interrupted run cannot be read", "delete that folder")
+
+
+def test_a_kill_right_after_the_backup_keeps_the_epoch_in_the_history(
+        cli, helpers, tmp_path, monkeypatch):
+    # Killed after epoch 2's backup is saved, before any later callback:
+    # the resumed run starts at epoch 3, and epoch 2's row must be there.
+    from kerasnlp_seq.run_callbacks import DistributedBackupAndRestore
+
+    original = DistributedBackupAndRestore._save_model
+
+    def save_then_die(self):
+        original(self)
+        if self._current_epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(DistributedBackupAndRestore, "_save_model",
+                        save_then_die)
+    data = helpers.write_table(tmp_path / "data.tsv", helpers.make_texts(
+        40, classes=("neg", "pos"), seed=8))
+    run = str(tmp_path / "run")
+    assert cli("train", "sentiment", "--data", data, "--output", run,
+               *helpers.TINIER, "--epochs", "3").exit_code == 1
+    monkeypatch.setattr(DistributedBackupAndRestore, "_save_model", original)
+    resumed = cli("train", "sentiment", "--output", run, "--resume",
+                  "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    assert _status(run) == "complete" and _history(run) == ["0", "1", "2"]
+
+
+def test_drop_rows_from_keeps_earlier_epochs_only(tmp_path):
+    from kerasnlp_seq.run_callbacks import _drop_rows_from
+
+    path = str(tmp_path / "history.csv")
+    with open(path, "w") as f:
+        f.write("epoch,loss\n0,1.5\n1,1.2\n1,1.1\n2,0.9\n")
+    _drop_rows_from(path, 1)
+    with open(path) as f:
+        assert f.read().split() == ["epoch,loss", "0,1.5"]
+    _drop_rows_from(str(tmp_path / "missing.csv"), 0)
+    assert not os.path.exists(tmp_path / "missing.csv")
 
 
 def test_resuming_under_another_task_names_the_run_task(
