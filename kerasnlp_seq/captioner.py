@@ -332,9 +332,9 @@ def export_captioner(generator, image_size, path):
 
     The `serving_default` signature takes `image` (a string vector of
     encoded image files) and returns `caption` (a string vector). An entry
-    that is no image file (empty bytes, text, an unknown format) gets the
-    caption `""` and the rest of its batch is captioned
-    (`kerasnlp_seq.images.recognised`).
+    that cannot be decoded (empty bytes, text, an unknown format, a file
+    cut short) gets the caption `""` and the rest of its batch is captioned
+    (`kerasnlp_seq.images.decode_images`).
 
     Args:
         generator: a `CaptionGenerator`.
@@ -353,7 +353,7 @@ def export_captioner(generator, image_size, path):
 
     def serve(image):
         pixels, ok = decode_images(image, image_size)
-        # No image file at all: "" (a readable one is never "" at the
+        # An undecodable entry: "" (a readable one is never "" at the
         # default min_length of 1).
         return {"caption": tf.where(ok, generator.serve_pixels(pixels), "")}
 

@@ -49,57 +49,41 @@ def resize_pixels(image, size):
     return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
 
 
-# Leading bytes of the formats `tf.io.decode_image` reads.
-_SIGNATURES = ((0, b"\xff\xd8\xff"), (0, b"\x89PNG\r\n\x1a\n"),
-               (0, b"GIF87a"), (0, b"GIF89a"), (0, b"BM"))
-
-
-def recognised(data):
-    """Bool `(batch,)`: which strings start like a JPEG, PNG, GIF, BMP or
-    WebP file (what `decode_images` can be given without failing the
-    batch; a file cut short after its header still fails).
-
-    Example:
-
-    >>> import tensorflow as tf
-    >>> recognised(tf.constant([b"GIF89a...", b"", b"text"])
-    ...            ).numpy().tolist()
-    [True, False, False]
-    """
-    import tensorflow as tf
-
-    # Padded, so `substr` never starts past the end of a short string.
-    head = tf.strings.join([data, tf.constant(b"\0" * 12)])
-    ok = tf.zeros(tf.shape(data), tf.bool)
-    for start, magic in _SIGNATURES:
-        ok |= tf.equal(tf.strings.substr(head, start, len(magic)), magic)
-    webp = tf.equal(tf.strings.substr(head, 0, 4), b"RIFF") & tf.equal(
-        tf.strings.substr(head, 8, 4), b"WEBP")
-    return ok | webp
-
-
 def decode_images(data, size):
     """A string vector of encoded images -> `(pixels, ok)`: `uint8`
     `(batch, size, size, 3)` and bool `(batch,)`.
 
-    Used inside the exported SavedModel. An entry that is no image file at
-    all (empty, text, an unknown format: `recognised`) does not fail the
-    batch: its pixels are black and its `ok` is False.
+    Used inside the exported SavedModel. An entry that cannot be decoded
+    (empty, text, an unknown format, a file cut short) does not fail the
+    batch: its pixels are black and its `ok` is False. The entries are
+    decoded in a `tf.data` pipeline that drops the ones whose decoding
+    fails (`Dataset.ignore_errors`), which graph ops alone cannot do.
 
     Args:
         data: string tensor `(batch,)` of JPEG / PNG (/ GIF / BMP / WebP)
             bytes.
         size: int. The side of the square output.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> png = tf.io.encode_png(tf.zeros([4, 4, 3], tf.uint8)).numpy()
+    >>> pixels, ok = decode_images(tf.constant([png, b"text", png[:20]]), 8)
+    >>> pixels.shape.as_list(), ok.numpy().tolist()
+    ([3, 8, 8, 3], [True, False, False])
     """
     import tensorflow as tf
 
-    ok = recognised(data)
-    blank = tf.io.encode_png(tf.zeros([1, 1, 3], tf.uint8))
-    data = tf.where(ok, data, blank)
-    pixels = tf.map_fn(
-        lambda x: decode_image(x, size), data,
-        fn_output_signature=tf.TensorSpec([size, size, 3], tf.uint8))
-    return pixels, ok
+    n = tf.shape(data, out_type=tf.int64)[0]
+    decoded = tf.data.Dataset.from_tensor_slices((tf.range(n), data)).map(
+        lambda i, x: (i, decode_image(x, size))).ignore_errors()
+    # One entry that always decodes, so the batch below is never empty.
+    end = tf.data.Dataset.from_tensors(
+        (tf.constant(-1, tf.int64), tf.zeros([size, size, 3], tf.uint8)))
+    index, pixels = decoded.concatenate(end).batch(n + 1).get_single_element()
+    index, pixels = index[:-1, None], pixels[:-1]
+    return (tf.scatter_nd(index, pixels, [n, size, size, 3]),
+            tf.scatter_nd(index, tf.ones(tf.shape(index)[:1], tf.bool), [n]))
 
 
 def _decoder(size):

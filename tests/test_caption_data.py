@@ -183,16 +183,26 @@ def test_decode_jpeg_png_grey_and_batches_alike(tmp_path):
     batch, ok = images.decode_images(tf.constant([png.getvalue()] * 2), 64)
     assert batch.shape == (2, 64, 64, 3) and batch.dtype == tf.uint8
     assert ok.numpy().tolist() == [True, True]
-    # No image file at all: black pixels and ok False, the rest decoded.
-    gif, bmp = io.BytesIO(), io.BytesIO()
+    # What does not decode (no image file at all, or a JPEG / PNG cut
+    # short after a valid header): black pixels and ok False, the rest
+    # decoded.
+    gif, bmp, jpeg = io.BytesIO(), io.BytesIO(), io.BytesIO()
     image.save(gif, format="GIF")
     image.save(bmp, format="BMP")
+    image.save(jpeg, format="JPEG")
+    cut = [data[:len(data) // 2] for data in (jpeg.getvalue(),
+                                               png.getvalue())]
     batch, ok = images.decode_images(tf.constant(
         [b"", png.getvalue(), b"just text", gif.getvalue(), bmp.getvalue(),
-         b"\xff\xd8"]), 32)
-    assert ok.numpy().tolist() == [False, True, False, True, True, False]
+         b"\xff\xd8", *cut, jpeg.getvalue()]), 32)
+    assert ok.numpy().tolist() == [False, True, False, True, True, False,
+                                   False, False, True]
     np.testing.assert_array_equal(batch[1], np.asarray(image))
-    assert not batch.numpy()[[0, 2, 5]].any()
+    assert not batch.numpy()[[0, 2, 5, 6, 7]].any()
+    batch, ok = images.decode_images(tf.constant(cut), 16)  # none decodes
+    assert batch.shape == (2, 16, 16, 3) and not ok.numpy().any()
+    batch, ok = images.decode_images(tf.constant([], tf.string), 16)
+    assert batch.shape == (0, 16, 16, 3) and ok.shape == (0,)
     path = _write_image(tmp_path / "x.jpg")
     assert images.native_shape(path) == (32, 32)
     assert images.read_image(path, 16).shape == (16, 16, 3)
