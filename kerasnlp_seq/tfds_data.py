@@ -10,9 +10,13 @@ split without labels (GLUE's: every class label is -1) gives way to
 Downloads go to `data_dir` (TFDS's default, or `$TFDS_DATA_DIR`); a data set
 already prepared there loads offline, without any download attempt. Unknown
 names, data sets neither prepared nor downloadable, and missing splits are
-`DataError`s in one line.
+`DataError`s in one line. A download that cannot connect gives up after
+`DOWNLOAD_RETRIES` retries (seconds), not TFDS's ten (about 3.5 minutes of
+back-off on an offline machine, with a warning line per retry).
 """
 
+import contextlib
+import logging
 import urllib.parse
 
 import numpy as np
@@ -20,6 +24,7 @@ import numpy as np
 from kerasnlp_seq.errors import DataError
 
 PREFIX = "tfds:"
+DOWNLOAD_RETRIES = 3
 _ROLE_SPLITS = {"train": ("train",), "valid": ("validation", "dev"),
                 "eval": ("test", "validation")}
 
@@ -117,7 +122,8 @@ def _prepare(builder, name, spec, data_dir, download):
     cause = "and downloading is off"
     if download:
         try:
-            builder.download_and_prepare()
+            with _few_retries(DOWNLOAD_RETRIES):
+                builder.download_and_prepare()
             return
         except Exception as e:  # offline, missing credentials, ...
             cause = (f"and could not be downloaded ({type(e).__name__}: "
@@ -127,6 +133,28 @@ def _prepare(builder, name, spec, data_dir, download):
         f"Prepare it on a machine with internet (`tfds build {name} "
         f"--data_dir DIR`) and copy DIR/{name.split('/')[0]} into {root}, "
         "or run online.", spec) from None
+
+
+@contextlib.contextmanager
+def _few_retries(retries):
+    """Within the block, TFDS's HTTP downloads retry at most `retries`
+    times, and urllib3's one-warning-per-retry lines are not shown (the
+    `DataError` names the failure). TFDS keeps its retry count in
+    `downloader.MAX_RETRIES`; a TFDS without it is left as it is."""
+    from tensorflow_datasets.core.download import downloader
+
+    saved = getattr(downloader, "MAX_RETRIES", None)
+    pool_log = logging.getLogger("urllib3.connectionpool")
+    level = pool_log.level
+    if isinstance(saved, int):
+        downloader.MAX_RETRIES = min(saved, retries)
+    pool_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        pool_log.setLevel(level)
+        if isinstance(saved, int):
+            downloader.MAX_RETRIES = saved
 
 
 def _read_split(builder, split, spec, available, limit):

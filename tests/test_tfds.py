@@ -171,6 +171,33 @@ def offline(monkeypatch):
     return attempts
 
 
+def test_offline_download_gives_up_after_a_few_quiet_retries(
+        monkeypatch, tmp_path, caplog):
+    """TFDS's own downloader, with every connection refused below urllib3's
+    retry logic (as when no host resolves): 1 + DOWNLOAD_RETRIES attempts,
+    no back-off sleeps left to wait, no warning per retry."""
+    import urllib3
+    from tensorflow_datasets.core.download import downloader
+    from urllib3.util import retry
+
+    attempts = []
+
+    def refuse(self, conn, method, url, *args, **kwargs):
+        attempts.append(url)
+        raise urllib3.exceptions.NewConnectionError(
+            conn, "Failed to resolve (offline)")
+
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool,
+                        "_make_request", refuse)
+    monkeypatch.setattr(retry.Retry, "sleep", lambda self, *a: None)
+    with pytest.raises(DataError) as info:
+        tfds_data.load("tfds:imdb_reviews", "train", data_dir=str(tmp_path))
+    assert "could not be downloaded (ConnectionError" in str(info.value)
+    assert len(attempts) == 1 + tfds_data.DOWNLOAD_RETRIES
+    assert not [r for r in caplog.records if "Retrying" in r.getMessage()]
+    assert downloader.MAX_RETRIES == 10  # TFDS's own, back after the load
+
+
 def _not_prepared(spec, name, data_dir, cause):
     return (f"{spec}: TFDS data set {name!r} is not prepared in {data_dir} "
             f"{cause}")
